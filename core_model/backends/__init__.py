@@ -1,0 +1,84 @@
+"""Model backends and the registry that picks one for a model folder or catalog id.
+
+``load_backend(model, device=..., load_in_4bit=...)`` returns an unloaded Backend (call ``.load()``). A model
+folder is recognised by its ``config.json``: each backend family claims the ``model_type`` values it runs.
+Backend modules are imported lazily so that importing this package stays cheap (no torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+from core_model.backends.base import (  # noqa: F401  (re-exported API)
+    AudioRef,
+    Backend,
+    BackendError,
+    CancelToken,
+    Capabilities,
+    Conversation,
+    GenerationOptions,
+    ImageRef,
+    MediaRef,
+    MemoryEstimate,
+    ModelLoadError,
+    OutOfMemoryError,
+    RunInfo,
+    SegmentRef,
+    Turn,
+    UnsupportedMediaError,
+)
+
+# model_type in a folder's config.json -> "module:Class". The generic image-text-to-text backend is the fallback.
+_BACKEND_BY_MODEL_TYPE: dict[str, str] = {
+    "vidi_videollama": "core_model.videollama.backend:VideoLlamaBackend",
+}
+_GENERIC_BACKEND = "core_model.backends.hf_image_text:ImageTextToTextBackend"
+
+
+def backend_class_for(model_type: str) -> type:
+    """The backend class that runs a folder whose config.json says ``model_type``."""
+    target = _BACKEND_BY_MODEL_TYPE.get(model_type, _GENERIC_BACKEND)
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def resolve_model_path(model: str) -> Path:
+    """A local model folder for ``model``: a folder path as given, or a catalog id already on disk."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    try:
+        from core_model.models.manager import ModelManager  # the model manager, when present
+    except ImportError:
+        ModelManager = None  # noqa: N806
+    if ModelManager is not None:
+        local = ModelManager().local_path(model)
+        if local is not None:
+            return local
+    raise ModelLoadError(
+        f"Model '{model}' is not a folder and is not downloaded. "
+        "Download it with 'vidi models pull ID' or give the path of a model folder."
+    )
+
+
+def read_model_type(folder: Path) -> str:
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ModelLoadError(f"'{folder}' is not a model folder: it has no config.json.")
+    try:
+        return str(json.loads(config_path.read_text(encoding="utf-8")).get("model_type", ""))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"'{config_path}' cannot be read as JSON: {exc}") from exc
+
+
+def load_backend(model: str, *, device: str = "auto", load_in_4bit: bool | None = None) -> Backend:
+    """An unloaded backend for ``model`` (a folder path or catalog id).
+
+    ``device``: "auto" (CUDA if present, else MPS, else CPU), "cuda", "mps" or "cpu".
+    ``load_in_4bit``: None means the backend's default (4-bit NF4 on CUDA, unquantized elsewhere).
+    """
+    folder = resolve_model_path(model)
+    backend_class = backend_class_for(read_model_type(folder))
+    return backend_class(folder, device=device, load_in_4bit=load_in_4bit)

@@ -1,0 +1,69 @@
+"""The ``vidi`` command line (everything but the GUI). Runs in a plain script: ``python -m core_model.cli``.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``; its parser sets ``func`` to a
+callable ``func(args) -> int``. Errors meant for the user are raised as ``CliError`` (or the backend/media
+errors) and become one line on stderr with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMAND_MODULES = ("ask", "convert", "models")
+"""Modules in this package that add a subcommand; a module not written yet is skipped."""
+
+
+class CliError(Exception):
+    """A bad argument or input, reported as one line on stderr with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + exits 2; keep the one-line promise
+        raise CliError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vidi", description="Vidi: ask a local model about your own videos and images.")
+    parser.add_argument("--version", action="version", version=f"vidi {_version()}")
+    subparsers = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"core_model.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"core_model.cli.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from core_model import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core_model.backends.base import BackendError
+    from core_model.media import MediaError
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except (CliError, BackendError, MediaError) as exc:
+        print(f"vidi: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vidi: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

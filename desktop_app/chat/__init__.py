@@ -1,0 +1,1 @@
+"""The chat pane: messages (Markdown, timestamp links, frame thumbnails), the composer and its attachments."""

@@ -1,0 +1,1 @@
+"""The video player: QMediaPlayer, video output, audio output and the transport bar."""

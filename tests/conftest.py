@@ -1,0 +1,14 @@
+"""Shared fixtures. Each family of fixtures lives in its own module under tests/fixtures/ and is gathered here.
+
+Qt runs offscreen and nothing may reach a model hub: both are set before anything imports Qt or transformers.
+"""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from tests.fixtures.media import *  # noqa: E402,F401,F403  generated videos, images, audio
+from tests.fixtures.tiny_vlm import *  # noqa: E402,F401,F403  tiny image-text-to-text model folder
