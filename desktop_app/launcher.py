@@ -13,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
     from core_model.cli import SUBCOMMAND_MODULES
     from core_model.cli import main as cli_main
 
+    if argv and argv[0] == "--self-test":  # installer check: packaging/README.md
+        from desktop_app.self_test import main as self_test_main
+
+        return self_test_main(argv[1:])
     if argv and (argv[0] in SUBCOMMAND_MODULES or argv[0] in ("-h", "--help", "--version")):
         return cli_main(argv)
     try:

@@ -44,7 +44,7 @@ def parse_time_s(text: str) -> float:
 
 
 # 1:05, 01:05, 1:05.5, 1:02:05, optionally a range "1:05-1:20" / "1:05–1:20" / "1:05 to 1:20".
-_TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:\.\d+)?"
+_TIME = r"(?:\d{1,2}:)?\d{1,2}:[0-5]\d(?:\.\d+)?"
 _TIMESTAMP_RE = re.compile(rf"(?<![\w:/\[])({_TIME})(?:\s*(?:-|–|—|to)\s*({_TIME}))?(?![\w:])")
 _CODE_RE = re.compile(r"(```.*?```|`[^`\n]*`|\[[^\]]*\]\([^)]*\))", re.S)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 
 from core_model.backends.base import (  # noqa: F401  (re-exported API)
@@ -30,9 +31,24 @@ from core_model.backends.base import (  # noqa: F401  (re-exported API)
     UnsupportedMediaError,
 )
 
+DEFAULT_MODEL_ID = "Qwen/Qwen2.5-VL-7B-Instruct"
+"""The model used when none is named (``vidi ask`` without --model, and no VIDI_MODEL). The model manager may
+later own the catalog of defaults; this stays the single place that names the fallback."""
+
+MODEL_ENV = "VIDI_MODEL"
+
+
+def default_model_id() -> str:
+    """``$VIDI_MODEL`` if set (a catalog id or a model folder), else DEFAULT_MODEL_ID."""
+    return os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL_ID
+
+
 # model_type in a folder's config.json -> "module:Class". The generic image-text-to-text backend is the fallback.
 _BACKEND_BY_MODEL_TYPE: dict[str, str] = {
     "vidi_videollama": "core_model.videollama.backend:VideoLlamaBackend",
+    "qwen2_5_omni": "core_model.backends.qwen_omni:QwenOmniBackend",
+    "qwen2_5_omni_thinker": "core_model.backends.qwen_omni:QwenOmniBackend",
+    "gemma4": "core_model.backends.gemma4:Gemma4Backend",
 }
 _GENERIC_BACKEND = "core_model.backends.hf_image_text:ImageTextToTextBackend"
 

@@ -119,6 +119,8 @@ class RunInfo:
     total_s: float = 0.0
     num_new_tokens: int = 0
     stopped: bool = False
+    notice: str = ""
+    """A warning about how the model runs, fit to show as it is (e.g. "Running on the CPU: answers will be slow")."""
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -45,6 +45,21 @@ def _version() -> str:
     return __version__
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, but positionals may come after options too (``ask VIDEO --start 1:05 "question"``).
+
+    argparse takes a subcommand's positionals in one run; a subcommand that sets the default
+    ``intermixed_positionals=DEST`` (DEST having nargs="*") gets later positional words appended to DEST.
+    """
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        dest = getattr(args, "intermixed_positionals", None)
+        if dest is None or any(word.startswith("-") and word != "-" for word in extras):
+            raise CliError(f"unrecognized arguments: {' '.join(extras)}")
+        setattr(args, dest, list(getattr(args, dest) or []) + extras)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from core_model.backends.base import BackendError
     from core_model.media import MediaError
@@ -52,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 0

@@ -1,0 +1,292 @@
+"""``vidi ask``: ask a model about a segment of a video and/or images, streaming the answer to stdout.
+
+    vidi ask talk.mp4 --start 1:05 --end 1:20 "What is written on the slide?"
+    vidi ask talk.mp4 --start 65 --end 80.5 --image chart.png --frames 16 --json "Is this chart in the talk?"
+    vidi ask --image photo.jpg "What breed is this dog?"          # no video: images only
+
+Arguments
+    VIDEO       the video file; may be left out when at least one --image is given.
+    QUESTION    the question, the last positional word (quote it).
+    --start/--end   the segment, as SS, M:SS or H:MM:SS, with decimals (65, 1:05, 0:01:05.5). Left out: the
+                start / end of the video.
+    --image IMG (repeatable), --no-audio (do not use the segment's sound), --frames N (frames sampled from the
+    segment, default 8), --model ID_OR_PATH (default: $VIDI_MODEL, else core_model.backends.DEFAULT_MODEL_ID),
+    --device auto|cuda|mps|cpu, --4bit/--no-4bit (default: 4-bit on CUDA only), --max-new-tokens N (512),
+    --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
+    timings, chat id).
+
+Every exchange is recorded in the conversation store (a new chat per call; $VIDI_DATA_DIR overrides its
+folder): the question and a pending answer before the answer streams, the answer's status after. Bad arguments
+and unreadable files give one line on stderr and exit code 2; Ctrl+C stops the answer (kept as "stopped") and
+exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator
+
+from core_model.cli import CliError
+
+MAX_FRAMES = 256
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "ask",
+        help="ask a model about a video segment and/or images",
+        description="Ask a local model about a segment of a video and/or images; the answer streams to stdout.",
+        usage="vidi ask [VIDEO] [--start TIME] [--end TIME] [--image IMG]... [options] QUESTION",
+    )
+    add = parser.add_argument
+    add("words", nargs="*", metavar="[VIDEO] QUESTION", help="the video (optional with --image), then the question")
+    add("--start", type=parse_time_s, metavar="TIME", help="segment start: SS, M:SS or H:MM:SS (default: 0)")
+    add("--end", type=parse_time_s, metavar="TIME", help="segment end (default: end of the video)")
+    add("--image", action="append", default=[], metavar="IMG", help="an image to ask about (repeatable)")
+    add("--no-audio", action="store_true", help="do not use the segment's sound")
+    add("--model", metavar="ID_OR_PATH", help="catalog id or model folder (default: $VIDI_MODEL, else built in)")
+    add("--frames", type=_positive_int("--frames", MAX_FRAMES), default=8, metavar="N",
+        help="frames sampled from the segment (default: 8)")
+    add("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto", help="where to run (default: auto)")
+    add("--4bit", dest="load_in_4bit", action=argparse.BooleanOptionalAction, default=None,
+        help="load the model in 4-bit NF4 (default: on CUDA only)")
+    add("--max-new-tokens", type=_positive_int("--max-new-tokens", 1_000_000), default=512, metavar="N",
+        help="longest answer in tokens (default: 512)")
+    add("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    parser.set_defaults(func=run, intermixed_positionals="words")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Argument parsing
+# ----------------------------------------------------------------------------------------------------------------
+
+_TIME_PATTERN = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?|\.\d+)$")
+
+
+def parse_time_s(text: str) -> float:
+    """Seconds from "SS", "M:SS" or "H:MM:SS", each with optional decimals ("65", "1:05", "0:01:05.5").
+
+    Minutes and seconds after a colon must be below 60. Raises argparse.ArgumentTypeError with a plain message.
+    """
+    match = _TIME_PATTERN.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time: use SS, M:SS or H:MM:SS, e.g. 65, 1:05 or 0:01:05.5"
+        )
+    first, second, seconds_text = match.groups()
+    seconds = float(seconds_text)
+    if second is not None:  # H:MM:SS
+        hours, minutes = int(first), int(second)
+    elif first is not None:  # M:SS
+        hours, minutes = 0, int(first)
+    else:
+        return seconds
+    if seconds >= 60 or (second is not None and minutes >= 60):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time: minutes and seconds after a colon must be below 60"
+        )
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _positive_int(option: str, maximum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{option} takes a whole number, not '{text}'") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{option} must be between 1 and {maximum}, not {value}")
+        return value
+
+    return parse
+
+
+def _split_words(args: argparse.Namespace) -> tuple[str | None, str]:
+    """(video path or None, question) from the positional words."""
+    words = list(args.words)
+    if not words:
+        raise CliError('no question given: vidi ask [VIDEO] [--start TIME] [--end TIME] [--image IMG] "QUESTION"')
+    if len(words) > 2:
+        raise CliError(f"too many words: put the question in quotes (got {len(words)} words: {' '.join(words)})")
+    question = words[-1].strip()
+    if not question:
+        raise CliError("the question is empty")
+    return (words[0] if len(words) == 2 else None), question
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The command
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    from core_model.backends import ImageRef, SegmentRef, default_model_id
+
+    video, question = _split_words(args)
+    media = []
+    duration_s = None
+    if video is None:
+        if not args.image:
+            raise CliError("nothing to look at: give a VIDEO (with --start/--end) or at least one --image")
+        if args.start is not None or args.end is not None:
+            raise CliError("--start/--end need a VIDEO")
+    else:
+        duration_s = _check_video(video, args.start, args.end)
+        media.append(SegmentRef(str(Path(video).resolve()), args.start, args.end, include_audio=not args.no_audio))
+    for image in args.image:
+        _check_image(image)
+        media.append(ImageRef(str(Path(image).resolve())))
+
+    model = args.model or default_model_id()
+    with _quiet_libraries():
+        backend, load_s = _load_backend(model, args.device, args.load_in_4bit)
+        return _ask_and_record(args, backend, model, question, media, video, duration_s, load_s)
+
+
+def _check_video(video: str, start_s: float | None, end_s: float | None) -> float:
+    """Probe the video (MediaError if unreadable) and check the segment lies in it. Returns its duration."""
+    from core_model import media
+
+    if not Path(video).is_file():
+        raise CliError(f"video '{video}' does not exist" if not Path(video).exists() else f"'{video}' is not a file")
+    info = media.probe(video)
+    start = 0.0 if start_s is None else start_s
+    end = info.duration_s if end_s is None else end_s
+    if start >= info.duration_s:
+        raise CliError(f"--start ({start:g} s) is past the end of the video ({info.duration_s:.2f} s)")
+    if start >= end:
+        raise CliError(f"the segment is empty: --start ({start:g} s) must be before --end ({end:g} s)")
+    return info.duration_s
+
+
+def _check_image(image: str) -> None:
+    from core_model import media
+
+    if not Path(image).is_file():
+        raise CliError(f"image '{image}' does not exist" if not Path(image).exists() else f"'{image}' is not a file")
+    media.load_image(image)  # MediaError with a plain message if it cannot be read
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Keep stderr for our own messages: no transformers progress bars or advice while loading and answering.
+
+    The previous settings come back afterwards (``main`` may run inside a longer-lived process, e.g. tests).
+    """
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _load_backend(model: str, device: str, load_in_4bit: bool | None):
+    from core_model.backends import load_backend
+
+    started = time.perf_counter()
+    backend = load_backend(model, device=device, load_in_4bit=load_in_4bit)
+    backend.load(progress=_terminal_progress(backend) if sys.stderr.isatty() else None)
+    return backend, time.perf_counter() - started
+
+
+def _terminal_progress(backend):
+    """A load-progress line on stderr (only on a terminal; it is erased once the model is ready)."""
+    precision = "4-bit" if getattr(backend, "load_in_4bit", False) else "unquantized"
+    where = f"{getattr(backend, 'device', '?')}, {precision}"
+
+    def report(fraction: float, message: str) -> None:
+        done = fraction >= 1.0
+        line = "" if done else f"Loading {backend.model_id} ({where}): {message} {fraction:.0%}"
+        sys.stderr.write("\r\033[K" + line)
+        sys.stderr.flush()
+
+    return report
+
+
+def _ask_and_record(args, backend, model, question, media, video, duration_s, load_s) -> int:
+    from core_model.backends import GenerationOptions, SegmentRef, Turn
+    from core_model.backends.base import BackendError
+    from core_model.media import MediaError
+    from core_model.store import ConversationStore, StoreError
+
+    options = GenerationOptions(max_new_tokens=args.max_new_tokens, num_frames=args.frames)
+    segment = next((m for m in media if isinstance(m, SegmentRef)), None)
+    try:
+        store = ConversationStore()
+        video_id = store.add_video(video, duration_s=duration_s).id if video else None
+        chat = store.new_chat(video_id, title=question[:80])
+        store.add_user_turn(chat.id, question, media)
+        turn = store.begin_answer(chat.id, model_id=backend.model_id, segment=segment)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+
+    pieces: list[str] = []
+    status, error = "complete", ""
+    try:
+        for piece in backend.answer([Turn("user", question, tuple(media))], media, options):
+            pieces.append(piece)
+            store.append(turn.id, piece)
+            if not args.json:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+        if backend.last_run.stopped:
+            status = "stopped"
+    except KeyboardInterrupt:
+        backend.cancel()
+        status = "stopped"
+        raise
+    except (BackendError, MediaError) as exc:
+        status, error = "error", str(exc)
+        raise
+    finally:
+        store.complete_answer(turn.id, status, error=error, run=asdict(backend.last_run))
+        store.close()
+
+    answer = "".join(pieces)
+    if args.json:
+        print(json.dumps(_json_result(args, backend, model, answer, video, media, chat.id, load_s), ensure_ascii=False))
+    else:
+        sys.stdout.write("\n")
+    return 0
+
+
+def _json_result(args, backend, model, answer, video, media, chat_id, load_s) -> dict:
+    from core_model.backends import ImageRef
+
+    run = backend.last_run
+    return {
+        "answer": answer,
+        "model": model,
+        "model_id": run.model_id,
+        "device": getattr(backend, "device", args.device),
+        "load_in_4bit": getattr(backend, "load_in_4bit", args.load_in_4bit),
+        "video": str(Path(video).resolve()) if video else None,
+        "start_s": args.start,
+        "end_s": args.end,
+        "images": [m.path for m in media if isinstance(m, ImageRef)],
+        "frame_timestamps_s": run.frame_timestamps_s,
+        "used_audio": run.used_audio,
+        "plan": run.plan,
+        "timings": {
+            "load_s": round(load_s, 4),
+            "prepare_s": round(run.prepare_s, 4),
+            "first_token_s": round(run.first_token_s, 4),
+            "total_s": round(run.total_s, 4),
+        },
+        "num_new_tokens": run.num_new_tokens,
+        "stopped": run.stopped,
+        "chat_id": chat_id,
+    }

@@ -1,0 +1,328 @@
+"""The models Vidi supports, what each takes and needs, and which one fits a given machine.
+
+    entry = get_entry("gemma-4-e2b")        # CatalogEntry(repo_id="google/gemma-4-E2B-it", ...)
+    choice = recommend(detect_device())     # Recommendation(entry=..., reason="fits the 8.0 GB GPU in 4-bit")
+
+Figures are planning figures, not promises: ``size_bytes`` is the download's approximate size (the hub's file
+list gives the exact figure when a pull starts, and the free-space check uses that); ``memory_4bit_bytes`` is the
+peak GPU memory planned for a question about a 15-s segment (with its audio where the model hears) with the
+language model in 4-bit NF4 and the vision/audio towers in 16-bit (bench/gpu_check.py --dry-run prints how each
+figure splits); ``memory_16bit_bytes`` is the same unquantized (Apple MPS, CPU, or CUDA without bitsandbytes).
+Nothing here touches the network or imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from core_model.backends.base import Capabilities
+
+GB = 1_000_000_000
+"""Sizes are shown in decimal gigabytes, as the hub and file managers show them."""
+
+GPU_HEADROOM_BYTES = int(0.5 * GB)
+"""GPU memory kept free for the CUDA context, the desktop and other programs when judging whether a model fits."""
+
+RAM_FRACTION = {"cpu": 0.75, "mps": 0.6}
+"""Share of the system's RAM a model may take on the CPU, or on Apple's unified memory (shared with the GPU)."""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One supported model.
+
+    ``backend`` names the Vidi backend family that runs it ("qwen2_5_omni", "gemma4", "image_text_to_text",
+    "videollama"). ``repo_id`` is None for a model that is built locally rather than downloaded as one repo
+    (``how_to_get`` then says how). ``gated`` is True when the hub asks the user to accept terms before it serves
+    the files; ``access_note`` says what must be accepted and where (also for licence-bound models that are not
+    gated). ``rank``: lower is better when several models fit.
+    """
+
+    id: str
+    name: str
+    repo_id: str | None
+    backend: str
+    size_bytes: int
+    licence: str
+    licence_url: str
+    capabilities: Capabilities
+    memory_4bit_bytes: int
+    memory_16bit_bytes: int
+    rank: int
+    gated: bool = False
+    access_note: str = ""
+    how_to_get: str = ""
+    notes: str = ""
+
+    @property
+    def downloadable(self) -> bool:
+        return self.repo_id is not None
+
+    @property
+    def hub_url(self) -> str | None:
+        return f"https://huggingface.co/{self.repo_id}" if self.repo_id else None
+
+    @property
+    def capability_names(self) -> list[str]:
+        """["video", "audio", "image"] filtered to what the model takes."""
+        caps = self.capabilities
+        return [name for name, flag in (("video", caps.video), ("audio", caps.audio), ("image", caps.image)) if flag]
+
+
+_AV = Capabilities(video=True, audio=True, image=True)
+_V = Capabilities(video=True, audio=False, image=True)
+_APACHE = ("Apache-2.0", "https://www.apache.org/licenses/LICENSE-2.0")
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="qwen2.5-omni-7b",
+        name="Qwen2.5-Omni 7B",
+        repo_id="Qwen/Qwen2.5-Omni-7B",
+        backend="qwen2_5_omni",
+        size_bytes=int(22.4 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_AV,
+        memory_4bit_bytes=int(9.5 * GB),
+        memory_16bit_bytes=int(19.5 * GB),
+        rank=10,
+        notes="Sees the segment's frames and hears its audio together. Vidi runs the Thinker only (text out); "
+        "the download also holds the speech Talker, which is not loaded.",
+    ),
+    CatalogEntry(
+        id="gemma-4-e4b",
+        name="Gemma 4 E4B",
+        repo_id="google/gemma-4-E4B-it",
+        backend="gemma4",
+        size_bytes=int(16.0 * GB),
+        licence=_APACHE[0],
+        licence_url="https://ai.google.dev/gemma/docs/gemma_4_license",
+        capabilities=_AV,
+        memory_4bit_bytes=int(11.2 * GB),
+        memory_16bit_bytes=int(17.5 * GB),
+        rank=20,
+        notes="Audio, video and images. Its per-layer embeddings (2.8 B of its 8 B parameters, 5.6 GB in bf16) are "
+        "not quantized by 4-bit loading: kept on the CPU they would bring its GPU figure near 5.6 GB.",
+    ),
+    CatalogEntry(
+        id="gemma-4-e2b",
+        name="Gemma 4 E2B",
+        repo_id="google/gemma-4-E2B-it",
+        backend="gemma4",
+        size_bytes=int(10.2 * GB),
+        licence=_APACHE[0],
+        licence_url="https://ai.google.dev/gemma/docs/gemma_4_license",
+        capabilities=_AV,
+        memory_4bit_bytes=int(8.5 * GB),
+        memory_16bit_bytes=int(11.5 * GB),
+        rank=30,
+        notes="Audio, video and images; the small omni model for the CPU. Its per-layer embeddings (2.3 B of its "
+        "5.1 B parameters, 4.7 GB in bf16) are lookup tables that 4-bit loading does not quantize: kept on the CPU "
+        "they would bring its GPU figure under 4 GB.",
+    ),
+    CatalogEntry(
+        id="videollama2-7b",
+        name="Video-LLaMA-2 7B (converted)",
+        repo_id=None,
+        backend="videollama",
+        size_bytes=int(15.9 * GB),
+        licence="BSD-3-Clause (Video-LLaMA) + Llama 2 Community License",
+        licence_url="https://ai.meta.com/llama/license/",
+        capabilities=_AV,
+        memory_4bit_bytes=int(7.3 * GB),
+        memory_16bit_bytes=int(17.0 * GB),
+        rank=40,
+        access_note="Its language model is Llama-2-7B-Chat, bound by the Llama 2 Community License "
+        "(https://ai.meta.com/llama/license/): you accept it by using the model; Meta's own copy "
+        "(https://huggingface.co/meta-llama/Llama-2-7b-chat-hf) is gated: accept the licence there while logged in.",
+        how_to_get="Not downloadable as one repo: Vidi builds it from the official files. Download "
+        "VL_LLaMA_2_7B_Finetuned.pth, AL_LLaMA_2_7B_Finetuned.pth, imagebind_huge.pth and the llama-2-7b-chat-hf "
+        "folder from https://huggingface.co/DAMO-NLP-SG/Video-LLaMA-2-7B-Finetuned, plus eva_vit_g.pth and "
+        "blip2_pretrained_flant5xxl.pth (LAVIS), then run: vidi convert videollama --llm DIR --vl FILE --al FILE "
+        "--eva FILE --blip2 FILE --imagebind FILE --out DIR, and register the result with: "
+        "vidi models import DIR --id videollama2-7b",
+        notes="The model Vidi started from (DAMO-NLP-SG, 2023), run as its authors released it.",
+    ),
+    CatalogEntry(
+        id="qwen2.5-vl-7b",
+        name="Qwen2.5-VL 7B",
+        repo_id="Qwen/Qwen2.5-VL-7B-Instruct",
+        backend="image_text_to_text",
+        size_bytes=int(16.6 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_V,
+        memory_4bit_bytes=int(8.4 * GB),
+        memory_16bit_bytes=int(19.0 * GB),
+        rank=50,
+        notes="Strong on what is seen; does not hear audio.",
+    ),
+    CatalogEntry(
+        id="qwen2.5-vl-3b",
+        name="Qwen2.5-VL 3B",
+        repo_id="Qwen/Qwen2.5-VL-3B-Instruct",
+        backend="image_text_to_text",
+        size_bytes=int(7.5 * GB),
+        licence="Qwen Research License (non-commercial)",
+        licence_url="https://huggingface.co/Qwen/Qwen2.5-VL-3B-Instruct/blob/main/LICENSE",
+        capabilities=_V,
+        memory_4bit_bytes=int(4.4 * GB),
+        memory_16bit_bytes=int(9.5 * GB),
+        rank=60,
+        access_note="Licence-bound: the Qwen Research License allows research and non-commercial use only "
+        "(https://huggingface.co/Qwen/Qwen2.5-VL-3B-Instruct/blob/main/LICENSE).",
+        notes="Does not hear audio.",
+    ),
+    CatalogEntry(
+        id="smolvlm2-2.2b",
+        name="SmolVLM2 2.2B",
+        repo_id="HuggingFaceTB/SmolVLM2-2.2B-Instruct",
+        backend="image_text_to_text",
+        size_bytes=int(4.5 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_V,
+        memory_4bit_bytes=int(2.4 * GB),
+        memory_16bit_bytes=int(6.0 * GB),
+        rank=70,
+        notes="Small video model; does not hear audio.",
+    ),
+    CatalogEntry(
+        id="llava-onevision-0.5b",
+        name="LLaVA-OneVision 0.5B",
+        repo_id="llava-hf/llava-onevision-qwen2-0.5b-ov-hf",
+        backend="image_text_to_text",
+        size_bytes=int(1.8 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_V,
+        memory_4bit_bytes=int(1.4 * GB),
+        memory_16bit_bytes=int(3.0 * GB),
+        rank=80,
+        notes="Tiny video model; does not hear audio.",
+    ),
+    CatalogEntry(
+        id="smolvlm2-500m",
+        name="SmolVLM2 500M",
+        repo_id="HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+        backend="image_text_to_text",
+        size_bytes=int(1.0 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_V,
+        memory_4bit_bytes=int(0.95 * GB),
+        memory_16bit_bytes=int(1.8 * GB),
+        rank=90,
+        notes="Tiny video model for machines with little memory; does not hear audio.",
+    ),
+    CatalogEntry(
+        id="smolvlm2-256m",
+        name="SmolVLM2 256M",
+        repo_id="HuggingFaceTB/SmolVLM2-256M-Video-Instruct",
+        backend="image_text_to_text",
+        size_bytes=int(0.51 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=_V,
+        memory_4bit_bytes=int(0.7 * GB),
+        memory_16bit_bytes=int(1.1 * GB),
+        rank=100,
+        notes="The smallest video model; quick but shallow answers; does not hear audio.",
+    ),
+)
+
+
+def get_entry(model_id: str, catalog: Sequence[CatalogEntry] = CATALOG) -> CatalogEntry | None:
+    """The catalog entry for ``model_id`` (case-insensitive), or None."""
+    wanted = model_id.strip().lower()
+    for entry in catalog:
+        if entry.id == wanted:
+            return entry
+    return None
+
+
+def format_bytes(num_bytes: int | float | None) -> str:
+    """ "22.4 GB", "512 MB", "3 KB": decimal units, as the hub shows sizes."""
+    if num_bytes is None:
+        return "?"
+    value = float(num_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.1f} {unit}" if unit == "GB" else f"{value:.0f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"  # pragma: no cover  (loop always returns)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Recommendation
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The model to suggest and why, in words fit for the status bar or the model dialog."""
+
+    entry: CatalogEntry | None
+    reason: str
+    precision: str = ""
+    """"4-bit" or "16-bit": how the model would run on that device."""
+
+
+def system_memory_bytes() -> int | None:
+    """Total RAM of this machine, or None where the OS does not say (stdlib only)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def recommend(
+    device_info,
+    *,
+    ram_bytes: int | None = None,
+    catalog: Sequence[CatalogEntry] = CATALOG,
+    downloadable_only: bool = True,
+) -> Recommendation:
+    """The best-ranked catalog model that fits ``device_info`` (a core_model.device.DeviceInfo).
+
+    CUDA with bitsandbytes: 4-bit figures against the GPU's total memory less ``GPU_HEADROOM_BYTES``; CUDA without
+    bitsandbytes: the 16-bit figures. Apple MPS (no 4-bit) and the CPU: the 16-bit figures against
+    ``RAM_FRACTION`` of the RAM (``ram_bytes``, detected when None). On the CPU only small models are suggested
+    (everything there is slow), those that also hear audio first: Gemma 4 E2B where it fits.
+    ``downloadable_only`` leaves out models built locally (Video-LLaMA), which cannot be pulled.
+    """
+    candidates = sorted((e for e in catalog if e.downloadable or not downloadable_only), key=lambda e: e.rank)
+    kind = getattr(device_info, "kind", "cpu")
+    name = getattr(device_info, "name", kind)
+    if kind == "cuda":
+        total = getattr(device_info, "total_memory_bytes", None) or 0
+        budget = total - GPU_HEADROOM_BYTES
+        four_bit = bool(getattr(device_info, "bitsandbytes_available", False))
+        where = f"the {format_bytes(total)} GPU ({name})"
+        return _best_fit(candidates, budget, four_bit, where)
+    ram = ram_bytes if ram_bytes is not None else system_memory_bytes()
+    budget = int((ram or 0) * RAM_FRACTION.get(kind, 0.6))
+    where = f"{format_bytes(ram)} of RAM on {'Apple MPS' if kind == 'mps' else 'the CPU'}"
+    if kind == "cpu":
+        # Big models on the CPU take minutes per answer: only the small ones are worth suggesting.
+        small = sorted((e for e in candidates if e.memory_16bit_bytes <= 12 * GB),
+                       key=lambda e: (not e.capabilities.audio, e.rank))
+        choice = _best_fit(small, budget, False, where)
+        if choice.entry is not None:
+            return Recommendation(choice.entry, choice.reason + "; answers on the CPU are slow", "16-bit")
+        return choice
+    return _best_fit(candidates, budget, False, where)
+
+
+def _best_fit(candidates: Sequence[CatalogEntry], budget: int, four_bit: bool, where: str) -> Recommendation:
+    precision = "4-bit" if four_bit else "16-bit"
+    for entry in candidates:
+        need = entry.memory_4bit_bytes if four_bit else entry.memory_16bit_bytes
+        if need <= budget:
+            return Recommendation(entry, f"{entry.name} fits {where} in {precision} ({format_bytes(need)})", precision)
+    return Recommendation(None, f"No catalog model fits {where} in {precision}", precision)

@@ -1,0 +1,404 @@
+"""ConversationStore: videos, chats, segments and turns in one SQLite file (stdlib sqlite3, WAL).
+
+    store = ConversationStore()                          # $VIDI_DATA_DIR/vidi.sqlite3, else the user data folder
+    video = store.add_video("/home/me/talk.mp4")         # found again by content after a rename or move
+    chat = store.new_chat(video.id, title="The talk")
+    store.add_user_turn(chat.id, "What is on the slide?", media=[SegmentRef(video.path, 65.0, 80.0)])
+    answer = store.begin_answer(chat.id, model_id="Qwen2.5-VL-7B-Instruct")   # status "pending", written now
+    for piece in backend.answer(...):
+        store.append(answer.id, piece)                   # each piece is committed: a crash keeps the partial text
+    store.complete_answer(answer.id, status="complete", run=asdict(backend.last_run))
+    print(store.export_markdown(chat.id))
+
+Durability: WAL journal with synchronous=NORMAL, one short transaction per call. A process killed mid-answer
+leaves the question, and the answer turn with status "pending" and the text streamed so far; the file opens fine
+afterwards. ``mark_stale_pending`` turns such leftovers into "error" turns ("interrupted") on the next start.
+
+Threads: one connection shared behind a lock, so the GUI thread and its worker thread may both call the store.
+Several processes (the GUI and a ``vidi ask``) may use the same file at once: WAL lets readers and one writer work
+together, and writers wait up to ``BUSY_TIMEOUT_MS`` for each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from core_model.backends.base import MediaRef, SegmentRef, Turn
+from core_model.store.fingerprint import fingerprint_file
+from core_model.store.records import (
+    TURN_STATUSES,
+    ChatRecord,
+    SegmentRecord,
+    TurnRecord,
+    TurnStatus,
+    VideoRecord,
+    media_from_json,
+    media_to_json,
+)
+from core_model.store.schema import SchemaTooNewError, migrate
+
+DATA_DIR_ENV = "VIDI_DATA_DIR"
+DB_FILENAME = "vidi.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked (unknown chat, unreadable video file, ...). The message is for the user."""
+
+
+def default_db_path() -> Path:
+    """``$VIDI_DATA_DIR/vidi.sqlite3`` if that variable is set, else the platform's user data folder for Vidi."""
+    folder = os.environ.get(DATA_DIR_ENV)
+    if not folder:
+        from platformdirs import user_data_dir
+
+        folder = user_data_dir("vidi", appauthor=False)
+    return Path(folder).expanduser() / DB_FILENAME
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class ConversationStore:
+    """The conversation database. ``path``: the SQLite file (default: ``default_db_path()``); created if missing."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            migrate(self._db)
+        except SchemaTooNewError as exc:
+            self._db.close()
+            raise StoreError(str(exc)) from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"The conversation database '{self.path}' cannot be opened: {exc}") from exc
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Plumbing
+    # ------------------------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ConversationStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def journal_mode(self) -> str:
+        return str(self._query_one("PRAGMA journal_mode")[0])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error), under the lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Videos
+    # ------------------------------------------------------------------------------------------------------------
+
+    def add_video(self, path: str | Path, duration_s: float | None = None) -> VideoRecord:
+        """Register (or find again) the video at ``path`` by its content fingerprint.
+
+        A known fingerprint at a new path (the file was renamed or moved) updates the stored path, so the video
+        keeps its chats. Raises StoreError if the file cannot be read.
+        """
+        path = Path(path).expanduser().resolve()
+        try:
+            fingerprint = fingerprint_file(path)
+            size_bytes = path.stat().st_size
+        except OSError as exc:
+            raise StoreError(f"Cannot read the video '{path}': {exc.strerror or exc}") from exc
+        now = _now()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO videos (fingerprint, path, size_bytes, duration_s, added_at, last_opened_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path,"
+                " last_opened_at = excluded.last_opened_at,"
+                " duration_s = COALESCE(excluded.duration_s, videos.duration_s)",
+                (fingerprint, str(path), size_bytes, duration_s, now, now),
+            )
+            row = db.execute("SELECT * FROM videos WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return _video(row)
+
+    def get_video(self, video_id: int) -> VideoRecord:
+        row = self._query_one("SELECT * FROM videos WHERE id = ?", (video_id,))
+        if row is None:
+            raise StoreError(f"No video with id {video_id}.")
+        return _video(row)
+
+    def find_video(self, path: str | Path) -> VideoRecord | None:
+        """The stored video whose content matches the file at ``path`` (None if unknown or unreadable)."""
+        try:
+            fingerprint = fingerprint_file(Path(path).expanduser())
+        except OSError:
+            return None
+        row = self._query_one("SELECT * FROM videos WHERE fingerprint = ?", (fingerprint,))
+        return None if row is None else _video(row)
+
+    def list_videos(self) -> list[VideoRecord]:
+        """All videos, most recently opened first."""
+        return [_video(r) for r in self._query_all("SELECT * FROM videos ORDER BY last_opened_at DESC, id DESC")]
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Chats
+    # ------------------------------------------------------------------------------------------------------------
+
+    def new_chat(self, video_id: int | None, title: str = "") -> ChatRecord:
+        """Start a chat about video ``video_id`` (None: a chat about images only)."""
+        now = _now()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO chats (video_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (video_id, title, now, now),
+            )
+            row = db.execute("SELECT * FROM chats WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _chat(row)
+
+    def get_chat(self, chat_id: int) -> ChatRecord:
+        row = self._query_one("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        if row is None:
+            raise StoreError(f"No chat with id {chat_id}.")
+        return _chat(row)
+
+    def list_chats(self, video_id: int | None) -> list[ChatRecord]:
+        """The chats about ``video_id`` (None: image-only chats), most recently active first."""
+        rows = self._query_all(
+            "SELECT * FROM chats WHERE video_id IS ? ORDER BY updated_at DESC, id DESC", (video_id,)
+        )
+        return [_chat(r) for r in rows]
+
+    def rename_chat(self, chat_id: int, title: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE chats SET title = ? WHERE id = ?", (title, chat_id))
+
+    def delete_chat(self, chat_id: int) -> None:
+        """Delete a chat and its turns."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Segments
+    # ------------------------------------------------------------------------------------------------------------
+
+    def add_segment(self, video_id: int, start_s: float, end_s: float, label: str = "") -> SegmentRecord:
+        """The segment [start_s, end_s] of a video, created on first use (same bounds -> same row)."""
+        with self._transaction() as db:
+            return _segment(self._upsert_segment(db, video_id, start_s, end_s, label))
+
+    def list_segments(self, video_id: int) -> list[SegmentRecord]:
+        rows = self._query_all("SELECT * FROM segments WHERE video_id = ? ORDER BY start_s, end_s", (video_id,))
+        return [_segment(r) for r in rows]
+
+    @staticmethod
+    def _upsert_segment(db: sqlite3.Connection, video_id: int, start_s: float, end_s: float, label: str = ""):
+        db.execute(
+            "INSERT INTO segments (video_id, start_s, end_s, label, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (video_id, start_s, end_s) DO NOTHING",
+            (video_id, float(start_s), float(end_s), label, _now()),
+        )
+        return db.execute(
+            "SELECT * FROM segments WHERE video_id = ? AND start_s = ? AND end_s = ?",
+            (video_id, float(start_s), float(end_s)),
+        ).fetchone()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Turns
+    # ------------------------------------------------------------------------------------------------------------
+
+    def add_user_turn(self, chat_id: int, text: str, media: Sequence[MediaRef] = ()) -> TurnRecord:
+        """Store the user's question with its attachments (complete at once).
+
+        The first segment in ``media`` is recorded as the turn's segment (start/end; a known segment row of the
+        chat's video when both bounds are given).
+        """
+        segment = next((m for m in media if isinstance(m, SegmentRef)), None)
+        return self._insert_turn(chat_id, "user", text, media, segment, model_id="", status="complete")
+
+    def begin_answer(self, chat_id: int, model_id: str, segment: SegmentRef | None = None) -> TurnRecord:
+        """Write the assistant's turn before the answer streams: empty text, status "pending"."""
+        return self._insert_turn(chat_id, "assistant", "", (), segment, model_id=model_id, status="pending")
+
+    def append(self, turn_id: int, text: str) -> None:
+        """Add a streamed piece to a pending answer (committed at once)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE turns SET text = text || ?, updated_at = ? WHERE id = ?", (text, _now(), turn_id)
+            )
+
+    def complete_answer(
+        self,
+        turn_id: int,
+        status: TurnStatus = "complete",
+        *,
+        text: str | None = None,
+        error: str = "",
+        run: dict[str, Any] | None = None,
+    ) -> TurnRecord:
+        """Close an answer: ``status`` complete/stopped/error, optionally the final ``text`` (replacing the streamed
+        text), an ``error`` message, and the run's info (e.g. ``dataclasses.asdict(backend.last_run)``)."""
+        if status not in TURN_STATUSES or status == "pending":
+            raise ValueError(f"an answer is completed as complete, stopped or error, not {status!r}")
+        now = _now()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE turns SET status = ?, text = COALESCE(?, text), error = ?, run_json = ?, updated_at = ?,"
+                " completed_at = ? WHERE id = ?",
+                (status, text, error, json.dumps(run or {}), now, now, turn_id),
+            )
+            row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"No turn with id {turn_id}.")
+        return _turn(row)
+
+    def get_turn(self, turn_id: int) -> TurnRecord:
+        row = self._query_one("SELECT * FROM turns WHERE id = ?", (turn_id,))
+        if row is None:
+            raise StoreError(f"No turn with id {turn_id}.")
+        return _turn(row)
+
+    def list_turns(self, chat_id: int) -> list[TurnRecord]:
+        """The chat's turns in order."""
+        return [_turn(r) for r in self._query_all("SELECT * FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,))]
+
+    def conversation(self, chat_id: int) -> list[Turn]:
+        """The chat as backend Turns (for asking a follow-up): failed and empty answers are left out."""
+        turns = []
+        for record in self.list_turns(chat_id):
+            if record.role == "assistant" and (record.status in ("error", "pending") or not record.text.strip()):
+                continue
+            turns.append(Turn(role=record.role, text=record.text, media=record.media))
+        return turns
+
+    def mark_stale_pending(self, older_than_s: float = 120.0) -> int:
+        """Mark answers left "pending" by a crashed process (no piece for ``older_than_s``) as interrupted errors.
+
+        Returns how many were marked. Call at start-up; a live answer elsewhere writes more often than that.
+        """
+        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=older_than_s)).isoformat(timespec="microseconds")
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE turns SET status = 'error', error = 'interrupted: Vidi stopped before the answer ended',"
+                " completed_at = ? WHERE status = 'pending' AND updated_at < ?",
+                (_now(), cutoff),
+            )
+            return cursor.rowcount
+
+    def _insert_turn(
+        self,
+        chat_id: int,
+        role: str,
+        text: str,
+        media: Sequence[MediaRef],
+        segment: SegmentRef | None,
+        *,
+        model_id: str,
+        status: str,
+    ) -> TurnRecord:
+        now = _now()
+        with self._transaction() as db:
+            chat = db.execute("SELECT video_id FROM chats WHERE id = ?", (chat_id,)).fetchone()
+            if chat is None:
+                raise StoreError(f"No chat with id {chat_id}.")
+            segment_id = None
+            if segment is not None and chat["video_id"] is not None and None not in (segment.start_s, segment.end_s):
+                segment_id = self._upsert_segment(db, chat["video_id"], segment.start_s, segment.end_s)["id"]
+            cursor = db.execute(
+                "INSERT INTO turns (chat_id, role, text, media_json, segment_id, segment_start_s, segment_end_s,"
+                " model_id, status, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id, role, text, media_to_json(media), segment_id,
+                    None if segment is None else segment.start_s, None if segment is None else segment.end_s,
+                    model_id, status, now, now, now if status != "pending" else None,
+                ),
+            )
+            db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+            row = db.execute("SELECT * FROM turns WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return _turn(row)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------------------------------------------------
+
+    def export_markdown(self, chat_id: int) -> str:
+        """The chat as Markdown: a title, the video, then each turn with its segment, images and status."""
+        from core_model.store.markdown import chat_to_markdown
+
+        chat = self.get_chat(chat_id)
+        video = self.get_video(chat.video_id) if chat.video_id is not None else None
+        return chat_to_markdown(chat, video, self.list_turns(chat_id))
+
+    def iter_all_turns(self) -> Iterator[TurnRecord]:
+        """Every turn in the store, oldest first (for tools and tests)."""
+        yield from (_turn(r) for r in self._query_all("SELECT * FROM turns ORDER BY id"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rows -> records
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _video(row: sqlite3.Row) -> VideoRecord:
+    return VideoRecord(
+        id=row["id"], fingerprint=row["fingerprint"], path=row["path"], size_bytes=row["size_bytes"],
+        duration_s=row["duration_s"], added_at=row["added_at"], last_opened_at=row["last_opened_at"],
+    )
+
+
+def _chat(row: sqlite3.Row) -> ChatRecord:
+    return ChatRecord(
+        id=row["id"], video_id=row["video_id"], title=row["title"], created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _segment(row: sqlite3.Row) -> SegmentRecord:
+    return SegmentRecord(
+        id=row["id"], video_id=row["video_id"], start_s=row["start_s"], end_s=row["end_s"], label=row["label"],
+        created_at=row["created_at"],
+    )
+
+
+def _turn(row: sqlite3.Row) -> TurnRecord:
+    return TurnRecord(
+        id=row["id"], chat_id=row["chat_id"], role=row["role"], text=row["text"],
+        media=media_from_json(row["media_json"]), segment_id=row["segment_id"],
+        segment_start_s=row["segment_start_s"], segment_end_s=row["segment_end_s"], model_id=row["model_id"],
+        status=row["status"], error=row["error"], run=json.loads(row["run_json"] or "{}"),
+        created_at=row["created_at"], updated_at=row["updated_at"], completed_at=row["completed_at"],
+    )

@@ -1,0 +1,95 @@
+"""The conversation database's schema and its migrations.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. ``MIGRATIONS[i]`` takes a database from version
+``i`` to ``i + 1``; ``migrate`` runs the missing ones in one transaction each, so a database is never left half
+migrated. To change the schema, append a migration (never edit a released one) and bump nothing else.
+
+Tables (times are ISO 8601 UTC text, e.g. "2026-11-26T12:34:56.789012+00:00"; durations and positions in seconds):
+    videos    one row per distinct video content (fingerprint), with the path it was last seen at
+    chats     conversations, each about one video (or about images only: video_id NULL)
+    segments  segments of a video that were asked about (start_s, end_s), one row per distinct span
+    turns     messages: role user|assistant, text, media refs (JSON), the segment asked about, model id,
+              status pending|complete|stopped|error, run info (JSON: frames' timestamps, timings, tokens)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_V1 = """
+CREATE TABLE videos (
+    id              INTEGER PRIMARY KEY,
+    fingerprint     TEXT NOT NULL UNIQUE,
+    path            TEXT NOT NULL,
+    size_bytes      INTEGER NOT NULL,
+    duration_s      REAL,
+    added_at        TEXT NOT NULL,
+    last_opened_at  TEXT NOT NULL
+);
+CREATE INDEX videos_path ON videos(path);
+
+CREATE TABLE chats (
+    id          INTEGER PRIMARY KEY,
+    video_id    INTEGER REFERENCES videos(id) ON DELETE CASCADE,
+    title       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX chats_video ON chats(video_id, updated_at);
+
+CREATE TABLE segments (
+    id          INTEGER PRIMARY KEY,
+    video_id    INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    start_s     REAL NOT NULL,
+    end_s       REAL NOT NULL,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    UNIQUE (video_id, start_s, end_s)
+);
+
+CREATE TABLE turns (
+    id               INTEGER PRIMARY KEY,
+    chat_id          INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    role             TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+    text             TEXT NOT NULL DEFAULT '',
+    media_json       TEXT NOT NULL DEFAULT '[]',
+    segment_id       INTEGER REFERENCES segments(id) ON DELETE SET NULL,
+    segment_start_s  REAL,
+    segment_end_s    REAL,
+    model_id         TEXT NOT NULL DEFAULT '',
+    status           TEXT NOT NULL DEFAULT 'complete'
+                     CHECK (status IN ('pending', 'complete', 'stopped', 'error')),
+    error            TEXT NOT NULL DEFAULT '',
+    run_json         TEXT NOT NULL DEFAULT '{}',
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    completed_at     TEXT
+);
+CREATE INDEX turns_chat ON turns(chat_id, id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer Vidi than this one."""
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring ``connection``'s database up to SCHEMA_VERSION. Returns the version it was at before."""
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"The conversation database is from a newer Vidi (schema {version}, this one knows {SCHEMA_VERSION})."
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[target - 1]
+        # executescript() commits first; wrap the step in BEGIN/COMMIT so it applies whole or not at all.
+        try:
+            connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+        except sqlite3.Error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    return version

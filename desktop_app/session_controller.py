@@ -1,0 +1,402 @@
+"""Turns what the user does into requests for the worker, keeps the queue, and writes chats to the store.
+
+Owns the per-video state (path, duration, selection, current chat) and the live requests. It creates no widgets:
+it receives intents (method calls wired by the main window) and reports through signals that the chat pane, the
+timeline and the status bar show. Times are ms on the widget side and seconds toward core_model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core_model.backends.base import AudioRef, Capabilities, GenerationOptions, ImageRef, RunInfo, SegmentRef, Turn
+from desktop_app.chat.exchange import AnswerState, Exchange
+from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelInfo, ModelSpec
+
+log = logging.getLogger(__name__)
+
+STORE_FLUSH_INTERVAL_MS = 500
+MAX_FRAME_THUMBS = 16
+
+
+@dataclass
+class _Live:
+    """A question sent to the worker and not finished yet."""
+
+    exchange: Exchange
+    video_path: str | None
+    chat_id: int | None
+    answer_turn_id: int | None
+    unsaved: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+class SessionController(QObject):
+    exchange_added = Signal(object)  # Exchange
+    piece_added = Signal(int, str)  # key, text piece
+    state_changed = Signal(int, object, str)  # key, AnswerState, detail
+    frames_wanted = Signal(int, str, list)  # key, video path, times_s (the frames the model saw)
+    history_loaded = Signal(list)  # list[Exchange] of the current chat
+    chats_changed = Signal(list, object)  # [(chat_id, title)], current chat id or None
+    notice = Signal(str, bool)  # text, is_error
+    busy_changed = Signal(bool, int)  # an answer is running, number of questions waiting
+    asked_segments_changed = Signal(list)  # [(start_ms, end_ms)]
+    model_status_changed = Signal(str)  # one line for the status bar
+    capabilities_changed = Signal(object)  # Capabilities (None: not known yet)
+
+    def __init__(self, client: InferenceClient, store=None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.store = store
+        self.spec: ModelSpec | None = None
+        self.options = GenerationOptions()
+        self.capabilities: Capabilities | None = None
+        self.video_path: str | None = None
+        self.video_id: int | None = None
+        self.duration_ms = 0
+        self.selection_ms: tuple[int, int] | None = None
+        self.include_audio = True
+        self.chat_id: int | None = None
+        self._live: dict[int, _Live] = {}  # request id -> live request, in submission order
+        self._running_id: int | None = None
+        self._stopped_paths: dict[int, str | None] = {}  # stopped by the user, run info still to come
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(STORE_FLUSH_INTERVAL_MS)
+        self._flush_timer.timeout.connect(self._flush_store)
+        self._init_worker_signals()
+
+    def _init_worker_signals(self) -> None:
+        w = self.client.worker
+        w.inspected.connect(self._on_inspected)
+        w.inspect_failed.connect(lambda m: self.model_status_changed.emit(f"Model: {m}"))
+        w.load_started.connect(self._on_load_started)
+        w.load_progressed.connect(self._on_load_progressed)
+        w.loaded.connect(self._on_loaded)
+        w.load_failed.connect(lambda m: self.model_status_changed.emit("Model failed to load"))
+        w.request_started.connect(self._on_request_started)
+        w.piece_received.connect(self._on_piece_received)
+        w.request_finished.connect(self._on_request_finished)
+        w.request_failed.connect(self._on_request_failed)
+        w.request_cancelled.connect(self._on_request_cancelled)
+
+    # ---- model --------------------------------------------------------------------------------------------
+    def set_model(self, spec: ModelSpec | None, options: GenerationOptions) -> None:
+        self.options = options
+        if spec == self.spec:
+            return
+        self.spec = spec
+        self.capabilities = None
+        self.capabilities_changed.emit(None)
+        if spec is None or not spec.model:
+            self.model_status_changed.emit("No model chosen (Settings… or Models…)")
+            return
+        self.model_status_changed.emit(f"Model: {Path(spec.model).name or spec.model} (not loaded)")
+        self.client.inspect(spec)
+
+    def load_model(self) -> None:
+        if self.spec is None or not self.spec.model:
+            self.notice.emit("No model chosen: pick one in Settings (Ctrl+,).", True)
+            return
+        self.client.load(self.spec)
+
+    def _on_inspected(self, info: ModelInfo) -> None:
+        self.capabilities = info.capabilities
+        self.capabilities_changed.emit(info.capabilities)
+        if not info.loaded:
+            self.model_status_changed.emit(f"Model: {info.model_id} (not loaded)")
+
+    def _on_load_started(self, model: str) -> None:
+        self.model_status_changed.emit(f"Loading {Path(model).name or model}…")
+
+    def _on_load_progressed(self, fraction: float, message: str) -> None:
+        self.model_status_changed.emit(f"Loading the model: {fraction:.0%} {message}".rstrip())
+        for key, live in self._live.items():
+            if live.exchange.state in (AnswerState.QUEUED, AnswerState.LOADING) and key == self._first_waiting():
+                self._set_state(key, AnswerState.LOADING, f"{fraction:.0%}")
+
+    def _on_loaded(self, info: ModelInfo) -> None:
+        self.capabilities = info.capabilities
+        self.capabilities_changed.emit(info.capabilities)
+        memory = f" · GPU memory {info.memory_used_bytes / 2**30:.1f} GiB" if info.memory_used_bytes >= 0 else ""
+        self.model_status_changed.emit(f"Model: {info.model_id} · ready on {info.device or '?'}{memory}")
+
+    # ---- video and selection ------------------------------------------------------------------------------
+    def open_video(self, path: str, duration_s: float) -> None:
+        self.video_path, self.duration_ms = str(path), round(duration_s * 1000)
+        self.selection_ms = None
+        self.video_id = self.chat_id = None
+        if self.store is not None:
+            try:
+                self.video_id = self.store.add_video(path, duration_s).id
+            except Exception as exc:  # noqa: BLE001  (history is a nicety: the video still plays)
+                self.notice.emit(f"This video's chats cannot be stored: {exc}", True)
+        chats = self._chats()
+        self.select_chat(chats[0][0] if chats else None)
+        self._emit_asked_segments()
+
+    def set_selection_ms(self, start_ms: int, end_ms: int) -> None:
+        self.selection_ms = (int(start_ms), int(end_ms))
+
+    def clear_selection(self) -> None:
+        self.selection_ms = None
+
+    def set_include_audio(self, include: bool) -> None:
+        self.include_audio = include
+
+    # ---- chats --------------------------------------------------------------------------------------------
+    def _chats(self) -> list[tuple[int, str]]:
+        if self.store is None:
+            return []
+        return [(c.id, c.title or f"Chat {c.id}") for c in self.store.list_chats(self.video_id)]
+
+    def select_chat(self, chat_id: int | None) -> None:
+        self.chat_id = chat_id
+        exchanges = [] if chat_id is None or self.store is None else self._exchanges_of(chat_id)
+        self.history_loaded.emit(exchanges)
+        self.chats_changed.emit(self._chats(), chat_id)
+        for exchange in exchanges[-10:]:
+            if exchange.frame_times_s and self.video_path:
+                self.frames_wanted.emit(exchange.key, self.video_path, exchange.frame_times_s[:MAX_FRAME_THUMBS])
+
+    def new_chat(self) -> None:
+        self.select_chat(None)  # the chat is created with its first question
+
+    def delete_chat(self) -> None:
+        if self.store is not None and self.chat_id is not None:
+            self.stop()
+            self.store.delete_chat(self.chat_id)
+        chats = self._chats()
+        self.select_chat(chats[0][0] if chats else None)
+        self._emit_asked_segments()
+
+    def export_markdown(self) -> str | None:
+        if self.store is None or self.chat_id is None:
+            return None
+        self._flush_store()
+        return self.store.export_markdown(self.chat_id)
+
+    def _exchanges_of(self, chat_id: int) -> list[Exchange]:
+        exchanges: list[Exchange] = []
+        for turn in self.store.list_turns(chat_id):
+            if turn.role == "user":
+                exchanges.append(self._exchange_for(-turn.id, turn.text, turn.media))
+                continue
+            if not exchanges or exchanges[-1].state != AnswerState.QUEUED:
+                continue
+            exchange = exchanges[-1]
+            exchange.answer, exchange.model_id = turn.text, turn.model_id
+            exchange.state = {"complete": AnswerState.DONE, "stopped": AnswerState.STOPPED}.get(
+                turn.status, AnswerState.FAILED
+            )
+            exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
+            exchange.frame_times_s = list(turn.run.get("frame_timestamps_s", []))
+        for exchange in exchanges:
+            if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
+                exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
+        return exchanges
+
+    def _exchange_for(self, key: int, text: str, media) -> Exchange:
+        exchange = Exchange(key=key, question=text)
+        for ref in media:
+            if isinstance(ref, SegmentRef):
+                if ref.start_s is None and ref.end_s is None:
+                    exchange.whole_video = True
+                else:
+                    start_s = ref.start_s or 0.0
+                    end_s = ref.end_s if ref.end_s is not None else self.duration_ms / 1000
+                    exchange.segment_ms = (round(start_s * 1000), round(end_s * 1000))
+                exchange.include_audio = ref.include_audio
+            elif isinstance(ref, ImageRef):
+                exchange.image_paths.append(ref.path)
+            elif isinstance(ref, AudioRef):
+                exchange.audio_path = ref.path
+        return exchange
+
+    def _emit_asked_segments(self) -> None:
+        segments = []
+        if self.store is not None and self.video_id is not None:
+            segments = [(round(s.start_s * 1000), round(s.end_s * 1000)) for s in self.store.list_segments(self.video_id)]
+        self.asked_segments_changed.emit(segments)
+
+    # ---- asking -------------------------------------------------------------------------------------------
+    def ask(self, text: str, image_paths: list[str], audio_path: str | None = None, with_segment: bool = True) -> int | None:
+        """Queue a question; returns its request id (None when it cannot be asked)."""
+        media = self._media_for(image_paths, audio_path, with_segment)
+        if not media:
+            self.notice.emit("Open a video or attach an image to ask about.", True)
+            return None
+        text = text or ("Describe this." if not audio_path else "Answer the question in the recording.")
+        request_id = self.client.new_request_id()
+        exchange = self._exchange_for(request_id, text, media)
+        self.exchange_added.emit(exchange)
+        if self.spec is None or not self.spec.model:
+            self._set_state(request_id, AnswerState.FAILED, "No model chosen: pick one in Settings (Ctrl+,) or Models….")
+            return request_id
+        chat_id, answer_turn_id, history = self._store_question(text, media)
+        self._live[request_id] = _Live(exchange, self.video_path, chat_id, answer_turn_id)
+        conversation = tuple(history) + (Turn("user", text, tuple(media)),)
+        self.client.submit(ChatRequest(request_id, self.spec, conversation, tuple(media), self.options))
+        self._update_queue()
+        self._emit_asked_segments()
+        return request_id
+
+    def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
+        media: list = []
+        if self.video_path is not None and with_segment:
+            audio_ok = self.capabilities is None or self.capabilities.audio
+            include_audio = self.include_audio and audio_ok
+            if self.selection_ms is None:
+                media.append(SegmentRef(self.video_path, None, None, include_audio=include_audio))
+            else:
+                start_ms, end_ms = self.selection_ms
+                media.append(SegmentRef(self.video_path, start_ms / 1000, end_ms / 1000, include_audio=include_audio))
+        media += [ImageRef(str(p)) for p in image_paths]
+        if audio_path:
+            media.append(AudioRef(str(audio_path)))
+        return media
+
+    def _store_question(self, text: str, media: list) -> tuple[int | None, int | None, list[Turn]]:
+        if self.store is None:
+            return None, None, []
+        try:
+            if self.chat_id is None:
+                title = text if len(text) <= 40 else text[:39] + "…"
+                self.chat_id = self.store.new_chat(self.video_id, title=title).id
+                self.chats_changed.emit(self._chats(), self.chat_id)
+            history = self._answered_history(self.chat_id)
+            self.store.add_user_turn(self.chat_id, text, media)
+            segment = next((m for m in media if isinstance(m, SegmentRef)), None)
+            answer = self.store.begin_answer(self.chat_id, self.spec.model if self.spec else "", segment)
+            return self.chat_id, answer.id, history
+        except Exception as exc:  # noqa: BLE001
+            log.warning("storing the question failed", exc_info=True)
+            self.notice.emit(f"This question could not be saved: {exc}", True)
+            return None, None, []
+
+    def _answered_history(self, chat_id: int) -> list[Turn]:
+        """Earlier questions that have an answer, with it (queued or failed ones are left out)."""
+        turns = self.store.conversation(chat_id)
+        history: list[Turn] = []
+        for index, turn in enumerate(turns):
+            next_turn = turns[index + 1] if index + 1 < len(turns) else None
+            if turn.role == "user" and next_turn is not None and next_turn.role == "assistant":
+                history += [turn, next_turn]
+        return history
+
+    def stop(self) -> None:
+        """Stop the running answer and everything queued, at once; late pieces are dropped."""
+        if not self._live:
+            return
+        self.client.cancel_all()
+        for request_id in list(self._live):
+            live = self._live[request_id]
+            detail = "" if live.exchange.state == AnswerState.ANSWERING else "not asked"
+            self._finish(request_id, AnswerState.STOPPED, detail, status="stopped")
+
+    # ---- worker signals -----------------------------------------------------------------------------------
+    def _on_request_started(self, request_id: int) -> None:
+        if request_id in self._live:
+            self._running_id = request_id
+            self._set_state(request_id, AnswerState.ANSWERING)
+            self._update_queue()
+
+    def _on_piece_received(self, request_id: int, piece: str) -> None:
+        live = self._live.get(request_id)
+        if live is None or live.stopped:
+            return  # a late piece of a stopped request
+        live.exchange.answer += piece
+        live.unsaved.append(piece)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+        self.piece_added.emit(request_id, piece)
+
+    def _on_request_finished(self, request_id: int, run: RunInfo) -> None:
+        live = self._live.get(request_id)
+        if live is not None:
+            state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
+            self._finish(request_id, state, self._run_summary(run), run=run)
+        path = live.video_path if live is not None else self._stopped_paths.pop(request_id, None)
+        if run.frame_timestamps_s and path:
+            self.frames_wanted.emit(request_id, path, list(run.frame_timestamps_s)[:MAX_FRAME_THUMBS])
+
+    def _on_request_failed(self, request_id: int, message: str, _kind: str) -> None:
+        if request_id in self._live:
+            self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
+
+    def _on_request_cancelled(self, request_id: int) -> None:
+        if request_id in self._live:
+            self._finish(request_id, AnswerState.STOPPED, "not asked", status="stopped")
+        self._stopped_paths.pop(request_id, None)
+
+    # ---- bookkeeping --------------------------------------------------------------------------------------
+    def _finish(self, request_id: int, state: AnswerState, detail: str, *, status: str | None = None,
+                error: str = "", run: RunInfo | None = None) -> None:
+        live = self._live.pop(request_id)
+        live.stopped = True
+        if state == AnswerState.STOPPED and run is None:
+            self._stopped_paths[request_id] = live.video_path
+        self._save(live)
+        if self.store is not None and live.answer_turn_id is not None:
+            status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
+            try:
+                self.store.complete_answer(live.answer_turn_id, status, text=live.exchange.answer, error=error,
+                                           run=asdict(run) if run is not None else None)
+            except Exception:  # noqa: BLE001
+                log.warning("completing the stored answer failed", exc_info=True)
+        self._set_state(request_id, state, detail)
+        if self._running_id == request_id:
+            self._running_id = None
+        self._update_queue()
+
+    def _save(self, live: _Live) -> None:
+        if live.unsaved and self.store is not None and live.answer_turn_id is not None:
+            text, live.unsaved = "".join(live.unsaved), []
+            try:
+                self.store.append(live.answer_turn_id, text)
+            except Exception:  # noqa: BLE001
+                log.warning("saving a streamed piece failed", exc_info=True)
+
+    def _flush_store(self) -> None:
+        for live in self._live.values():
+            self._save(live)
+        if not self._live:
+            self._flush_timer.stop()
+
+    def _set_state(self, key: int, state: AnswerState, detail: str = "") -> None:
+        live = self._live.get(key)
+        if live is not None:
+            live.exchange.state, live.exchange.detail = state, detail
+        self.state_changed.emit(key, state, detail)
+
+    def _first_waiting(self) -> int | None:
+        return next((k for k in self._live if k != self._running_id), None)
+
+    def _update_queue(self) -> None:
+        waiting = [k for k in self._live if k != self._running_id]
+        for place, key in enumerate(waiting, start=1):
+            live = self._live[key]
+            if live.exchange.state == AnswerState.QUEUED:
+                ahead = place - 1 + (1 if self._running_id is not None else 0)
+                self._set_state(key, AnswerState.QUEUED, f"{ahead} question{'s' if ahead != 1 else ''} ahead" if ahead else "")
+        busy = bool(self._live)
+        self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
+
+    @staticmethod
+    def _run_summary(run: RunInfo) -> str:
+        parts = [run.model_id] if run.model_id else []
+        if run.total_s:
+            parts.append(f"{run.total_s:.1f} s")
+        if run.frame_timestamps_s:
+            parts.append(f"{len(run.frame_timestamps_s)} frames")
+        if run.used_audio:
+            parts.append("with audio")
+        return " · ".join(parts)
+
+    def shutdown(self) -> None:
+        """Save what streamed so far; mark running answers stopped (the window is closing)."""
+        for request_id in list(self._live):
+            self._finish(request_id, AnswerState.STOPPED, "Vidi was closed", status="stopped")

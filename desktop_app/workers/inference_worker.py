@@ -1,0 +1,409 @@
+"""The one bridge between the GUI and core_model's backends: a QObject living on its own QThread.
+
+The GUI thread never calls a backend except ``cancel()`` (thread-safe by contract). It talks to the worker through
+queued signals (load, submit) and receives Signals back, every one carrying the request id first, so that late
+pieces of a stopped request can be dropped. By default the model runs in a child process (model_process), so
+torch is never imported into the GUI process; tests and benchmarks may run a backend on the thread itself.
+
+Requests run one at a time in arrival order: a submit while another answers waits in the thread's event queue.
+``InferenceClient`` (GUI side) owns the thread and the worker and ends both within a deadline on close.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core_model.backends.base import (
+    Backend,
+    BackendError,
+    Capabilities,
+    GenerationOptions,
+    MediaRef,
+    OutOfMemoryError,
+    RunInfo,
+    Turn,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to run and how: ``model`` is a folder path or catalog id."""
+
+    model: str
+    device: str = "auto"
+    load_in_4bit: bool | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One question for the worker: the whole conversation (last turn = the question) and that turn's media."""
+
+    request_id: int
+    spec: ModelSpec
+    conversation: tuple[Turn, ...]
+    media: tuple[MediaRef, ...] = ()
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI shows about a loaded (or inspected) model."""
+
+    model_id: str
+    capabilities: Capabilities
+    device: str = ""
+    loaded: bool = False
+    memory_used_bytes: int = -1  # GPU memory in use, -1 when unknown or on the CPU
+
+
+BackendFactory = Callable[[ModelSpec], Backend]
+
+
+def default_backend_factory(spec: ModelSpec) -> Backend:
+    """The model in its own process (see model_process): torch is never imported by the GUI process."""
+    from desktop_app.workers.model_process import ProcessBackend
+
+    return ProcessBackend(spec.model, device=spec.device, load_in_4bit=spec.load_in_4bit)
+
+
+def in_thread_backend_factory(spec: ModelSpec) -> Backend:
+    """core_model's registry called on the worker thread itself (torch then loads into the GUI process)."""
+    from core_model.backends import load_backend
+
+    return load_backend(spec.model, device=spec.device, load_in_4bit=spec.load_in_4bit)
+
+
+class _Aborted(Exception):
+    """Raised inside a model load's progress callback when the app is closing."""
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return "oom"
+    if type(exc).__name__ == "MediaError":
+        return "media"
+    if isinstance(exc, BackendError):
+        return "backend"
+    return "internal"
+
+
+def _user_message(exc: BaseException) -> str:
+    kind = _error_kind(exc)
+    if kind == "oom" and not isinstance(exc, BackendError):
+        return "The model ran out of memory. Try fewer frames, a shorter segment, or 4-bit loading."
+    if kind in ("oom", "media", "backend"):
+        return str(exc) or type(exc).__name__
+    return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+def _gpu_memory_used_bytes() -> int:
+    torch = sys.modules.get("torch")  # never import torch just to ask
+    try:
+        if torch is not None and torch.cuda.is_available():
+            return int(torch.cuda.memory_allocated())
+    except Exception:  # noqa: BLE001  (a broken driver must not break the status bar)
+        pass
+    return -1
+
+
+class InferenceWorker(QObject):
+    """Owns the backend. Lives on the worker thread; its slots run there."""
+
+    inspected = Signal(object)  # ModelInfo (capabilities known, weights not loaded)
+    inspect_failed = Signal(str)  # message
+    load_started = Signal(str)  # model
+    load_progressed = Signal(float, str)  # fraction in [0, 1], message
+    loaded = Signal(object)  # ModelInfo
+    load_failed = Signal(str)  # message
+    request_started = Signal(int)  # request_id
+    piece_received = Signal(int, str)  # request_id, text piece
+    request_finished = Signal(int, object)  # request_id, RunInfo (stopped flag set when stopped)
+    request_failed = Signal(int, str, str)  # request_id, message for the user, kind (oom/media/backend/internal)
+    request_cancelled = Signal(int)  # request_id, stopped before it started
+
+    def __init__(self, backend_factory: BackendFactory | None = None) -> None:
+        super().__init__()
+        self._factory = backend_factory or default_backend_factory
+        self._backend: Backend | None = None
+        self._spec: ModelSpec | None = None
+        self._lock = threading.Lock()
+        self._cancelled_ids: set[int] = set()
+        self._cancel_below_id = 0  # every request id below this one is cancelled (stop all)
+        self._current_id: int | None = None
+        self._shutting_down = threading.Event()
+        self._loaded_flag = False
+        self._inspected: tuple[ModelSpec, Backend] | None = None  # described, not loaded: reused by the load
+        self._loading: Backend | None = None
+
+    # ---- called from the GUI thread (thread-safe) ---------------------------------------------------------
+    def cancel(self, request_id: int) -> None:
+        with self._lock:
+            self._cancelled_ids.add(request_id)
+            running = self._current_id == request_id
+            backend = self._backend
+        if running and backend is not None:
+            backend.cancel()
+
+    def cancel_all(self, below_id: int) -> None:
+        """Cancel the running request and every queued one with an id below ``below_id``."""
+        with self._lock:
+            self._cancel_below_id = max(self._cancel_below_id, below_id)
+            running = self._current_id is not None
+            backend = self._backend
+        if running and backend is not None:
+            backend.cancel()
+
+    def shutdown(self) -> None:
+        """Stop what runs and refuse all further work; the thread can then quit."""
+        self._shutting_down.set()
+        self.cancel_all(sys.maxsize)
+        with self._lock:
+            backends = [self._loading, self._backend, self._inspected[1] if self._inspected else None]
+        for backend in backends:
+            abort = getattr(backend, "abort", None)
+            if abort is not None:
+                abort()  # a model process ends at once, even inside a load
+
+    def _is_cancelled(self, request_id: int) -> bool:
+        with self._lock:
+            return (
+                self._shutting_down.is_set()
+                or request_id in self._cancelled_ids
+                or request_id < self._cancel_below_id
+            )
+
+    # ---- slots (worker thread) ----------------------------------------------------------------------------
+    @Slot(object)
+    def inspect(self, spec: ModelSpec) -> None:
+        """Find out what ``spec``'s model takes (video/audio/image) without loading its weights."""
+        if self._shutting_down.is_set():
+            return
+        try:
+            if spec == self._spec and self._backend is not None:
+                self.inspected.emit(self._info(self._backend, loaded=self._is_loaded()))
+                return
+            self._drop_inspected()
+            backend = self._factory(spec)
+            with self._lock:
+                self._inspected = (spec, backend)
+            describe = getattr(backend, "describe", None)
+            if describe is not None:
+                describe()
+            self.inspected.emit(self._info(backend, loaded=False))
+        except Exception as exc:  # noqa: BLE001  (shown to the user, never raised into Qt)
+            self.inspect_failed.emit(_user_message(exc))
+
+    @Slot(object)
+    def load(self, spec: ModelSpec) -> None:
+        if self._shutting_down.is_set():
+            return
+        try:
+            self._ensure_loaded(spec)
+        except _Aborted:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            self.load_failed.emit(_user_message(exc))
+
+    @Slot()
+    def unload(self) -> None:
+        self._drop_backend()
+
+    @Slot(object)
+    def submit(self, request: ChatRequest) -> None:
+        request_id = request.request_id
+        if self._is_cancelled(request_id):
+            self.request_cancelled.emit(request_id)
+            return
+        try:
+            self._ensure_loaded(request.spec)
+        except _Aborted:
+            self.request_cancelled.emit(request_id)
+            return
+        except Exception as exc:  # noqa: BLE001
+            message = _user_message(exc)
+            self.load_failed.emit(message)
+            self.request_failed.emit(request_id, message, "load")
+            return
+        if self._is_cancelled(request_id):
+            self.request_cancelled.emit(request_id)
+            return
+        self._answer(request)
+
+    # ---- internals ----------------------------------------------------------------------------------------
+    def _answer(self, request: ChatRequest) -> None:
+        backend = self._backend
+        assert backend is not None
+        request_id = request.request_id
+        with self._lock:
+            self._current_id = request_id
+        self.request_started.emit(request_id)
+        pieces = None
+        try:
+            pieces = backend.answer(list(request.conversation), list(request.media), request.options)
+            for piece in pieces:
+                if self._is_cancelled(request_id):
+                    backend.cancel()
+                    break
+                if piece:
+                    self.piece_received.emit(request_id, piece)
+            run = replace(backend.last_run) if isinstance(backend.last_run, RunInfo) else RunInfo()
+            if self._is_cancelled(request_id):
+                run.stopped = True
+            self.request_finished.emit(request_id, run)
+        except Exception as exc:  # noqa: BLE001
+            if self._is_cancelled(request_id):
+                run = RunInfo(stopped=True)
+                self.request_finished.emit(request_id, run)
+            else:
+                kind = _error_kind(exc)
+                if kind == "internal":
+                    log.error("answer failed:\n%s", traceback.format_exc())
+                self.request_failed.emit(request_id, _user_message(exc), kind)
+        finally:
+            if pieces is not None and hasattr(pieces, "close"):
+                try:
+                    pieces.close()
+                except Exception:  # noqa: BLE001
+                    log.debug("closing the answer stream failed", exc_info=True)
+            with self._lock:
+                self._current_id = None
+            if self._backend is not None:
+                self.loaded.emit(self._info(self._backend, loaded=True))  # refresh memory figures
+
+    def _ensure_loaded(self, spec: ModelSpec) -> None:
+        if self._backend is not None and self._spec == spec and self._is_loaded():
+            return
+        self._drop_backend()
+        self.load_started.emit(spec.model)
+
+        def progress(fraction: float, message: str) -> None:
+            if self._shutting_down.is_set():
+                raise _Aborted()
+            self.load_progressed.emit(float(fraction), str(message))
+
+        with self._lock:
+            inspected, self._inspected = self._inspected, None
+        if inspected is not None and inspected[0] != spec:
+            inspected[1].unload()
+            inspected = None
+        backend = inspected[1] if inspected is not None else self._factory(spec)
+        with self._lock:
+            self._loading = backend
+        try:
+            backend.load(progress)
+        except Exception:
+            if self._shutting_down.is_set():
+                raise _Aborted() from None
+            backend.unload()
+            raise
+        finally:
+            with self._lock:
+                self._loading = None
+        if self._shutting_down.is_set():
+            backend.unload()
+            raise _Aborted()
+        with self._lock:
+            self._backend, self._spec = backend, spec
+        self._loaded_flag = True
+        self.loaded.emit(self._info(backend, loaded=True))
+
+    def _is_loaded(self) -> bool:
+        return self._loaded_flag
+
+    def _drop_inspected(self) -> None:
+        with self._lock:
+            inspected, self._inspected = self._inspected, None
+        if inspected is not None:
+            try:
+                inspected[1].unload()
+            except Exception:  # noqa: BLE001
+                log.warning("ending the model process failed", exc_info=True)
+
+    def _drop_backend(self) -> None:
+        with self._lock:
+            backend, self._backend, self._spec = self._backend, None, None
+        self._loaded_flag = False
+        if backend is not None:
+            try:
+                backend.unload()
+            except Exception:  # noqa: BLE001
+                log.warning("unloading the model failed", exc_info=True)
+
+    @staticmethod
+    def _info(backend: Backend, loaded: bool) -> ModelInfo:
+        process_info = getattr(backend, "info", None)  # a model process reports its own GPU memory
+        memory = getattr(process_info, "memory_used_bytes", None)
+        return ModelInfo(
+            model_id=str(getattr(backend, "model_id", "")),
+            capabilities=getattr(backend, "capabilities", Capabilities()),
+            device=str(getattr(backend, "device", "") or ""),
+            loaded=loaded,
+            memory_used_bytes=(memory if memory is not None else _gpu_memory_used_bytes()) if loaded else -1,
+        )
+
+    @Slot()
+    def release(self) -> None:
+        """Last call, once the thread has ended: free the model (and end a model process)."""
+        self._drop_inspected()
+        self._drop_backend()
+
+
+class InferenceClient(QObject):
+    """GUI-thread owner of the worker thread. Forwards the worker's signals; never blocks the GUI."""
+
+    _load_requested = Signal(object)
+    _inspect_requested = Signal(object)
+    _submit_requested = Signal(object)
+
+    def __init__(self, backend_factory: BackendFactory | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._next_id = 1
+        self.thread = QThread()
+        self.thread.setObjectName("vidi-inference")
+        self.worker = InferenceWorker(backend_factory)
+        self.worker.moveToThread(self.thread)
+        self._load_requested.connect(self.worker.load)
+        self._inspect_requested.connect(self.worker.inspect)
+        self._submit_requested.connect(self.worker.submit)
+        self.thread.start()
+
+    def new_request_id(self) -> int:
+        request_id, self._next_id = self._next_id, self._next_id + 1
+        return request_id
+
+    def inspect(self, spec: ModelSpec) -> None:
+        self._inspect_requested.emit(spec)
+
+    def load(self, spec: ModelSpec) -> None:
+        self._load_requested.emit(spec)
+
+    def submit(self, request: ChatRequest) -> None:
+        self._submit_requested.emit(request)
+
+    def cancel(self, request_id: int) -> None:
+        self.worker.cancel(request_id)
+
+    def cancel_all(self) -> None:
+        self.worker.cancel_all(self._next_id)
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Cancel everything, let the thread finish, wait at most ``timeout_ms``. True when it has finished."""
+        if not self.thread.isRunning():
+            return True
+        self.worker.shutdown()
+        self.thread.quit()
+        finished = self.thread.wait(timeout_ms)
+        if finished:
+            self.worker.release()  # the thread is gone: unloading from here is safe
+        else:
+            log.warning("the model thread did not finish within %d ms", timeout_ms)
+        return finished

@@ -1,0 +1,79 @@
+"""What the Vidi bundle leaves out: used by vidi.spec on every OS, and unit-tested in tests/packaging/.
+
+``keep(path, flavour, torch_cuda)`` says whether a file, named by its path inside the bundle ("/"-separated, e.g.
+``torch/lib/libtorch_cuda.so``), goes into the app folder. ``unused_qt_modules(gui_sources)`` lists the PySide6
+modules to exclude, less any that Vidi's GUI code imports.
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatch
+
+# Files no Vidi run opens, in every flavour.
+DROP_ALWAYS = (
+    "triton/*",  # torch's GPU kernel compiler: unused at inference (torch runs without it)
+    "*/include/*", "*.a", "*.lib", "*.h", "*.hpp", "*.cuh", "*.cmake", "*.pyi", "*.bc",  # build-time files
+    "torch/share/*", "torch/test/*", "torch/bin/protoc*", "torch/bin/test_*", "caffe2/*", "torchgen/packaged/*",
+    "cv2/data/*",  # OpenCV's Haar cascades
+    "*/tests/*", "*/testing/data/*",
+    "PySide6/Qt/qml/*", "PySide6/qml/*", "PySide6/Qt/plugins/qmltooling/*", "PySide6/plugins/qmltooling/*",
+    "PySide6/Qt/plugins/designer/*", "PySide6/plugins/designer/*",
+    # CUDA libraries torch never loads (BLAS shim, multi-GPU solver, FFTW API, GPUDirect RDMA, profiler host libs,
+    # nvshmem's MPI/InfiniBand transports, the alternative NVRTC build)
+    "nvidia/*/libnvblas*", "nvidia/*/libcusolverMg*", "nvidia/*/libcufftw*", "nvidia/*/libcufile_rdma*",
+    "nvidia/*/libcheckpoint*", "nvidia/*/libnvperf_*", "nvidia/*/libpcsamplingutil*", "nvidia/*.alt.so*",
+    "nvidia/nvshmem/lib/nvshmem_bootstrap_*", "nvidia/nvshmem/lib/nvshmem_transport_*", "nvidia/*/bin/*",
+    # bitsandbytes builds for other GPU vendors
+    "bitsandbytes/*rocm*", "bitsandbytes/*xpu*",
+)
+# And in the CPU flavour: anything CUDA.
+DROP_CPU = ("nvidia/*", "bitsandbytes/*cuda*")
+
+# PySide6 modules Vidi does not use (WebEngine alone is several hundred MB).
+UNUSED_QT = (
+    "QtWebEngineCore", "QtWebEngineWidgets", "QtWebEngineQuick", "QtWebChannel", "QtWebSockets", "QtWebView",
+    "Qt3DCore", "Qt3DRender", "Qt3DInput", "Qt3DLogic", "Qt3DAnimation", "Qt3DExtras",
+    "QtQml", "QtQuick", "QtQuick3D", "QtQuickControls2", "QtQuickWidgets", "QtQuickTest",
+    "QtCharts", "QtDataVisualization", "QtGraphs", "QtGraphsWidgets", "QtPdf", "QtPdfWidgets",
+    "QtBluetooth", "QtNfc", "QtPositioning", "QtLocation", "QtSensors", "QtSerialPort", "QtSerialBus",
+    "QtSql", "QtTest", "QtDesigner", "QtHelp", "QtUiTools", "QtXml", "QtRemoteObjects", "QtScxml",
+    "QtStateMachine", "QtSpatialAudio", "QtTextToSpeech", "QtHttpServer", "QtNetworkAuth", "QtAxContainer",
+    "QtCanvasPainter",
+)
+
+# Python packages never imported by the app (test tools, notebooks, other frameworks, build tools).
+EXCLUDED_MODULES = (
+    "triton",
+    "tkinter", "_tkinter", "matplotlib", "IPython", "jupyter", "notebook", "pandas", "scipy", "sklearn",
+    "tensorflow", "tensorboard", "jax", "flax", "onnx", "onnxruntime",
+    "pytest", "_pytest", "pytestqt", "pytest_qt", "pytest_timeout", "hypothesis", "tests",
+    "setuptools", "pkg_resources", "distutils", "pip",
+    "torch.utils.tensorboard", "torch.utils.cpp_extension", "torch.utils.benchmark",
+    "PyQt5", "PyQt6", "PySide2",
+)
+
+
+def bnb_cuda_tag(torch_cuda: str | None) -> str | None:
+    """bitsandbytes' library tag for torch's CUDA version: "13.0" -> "cuda130"."""
+    return f"cuda{torch_cuda.replace('.', '')}" if torch_cuda else None
+
+
+def keep(path: str, flavour: str, torch_cuda: str | None) -> bool:
+    """Whether the bundle keeps the file at ``path`` (its place inside the bundle)."""
+    path = path.replace("\\", "/")
+    patterns = DROP_ALWAYS + (DROP_CPU if flavour == "cpu" else ())
+    if any(fnmatch(path, pattern) for pattern in patterns):
+        return False
+    match = re.search(r"bitsandbytes/libbitsandbytes_(cuda\d+)", path)
+    if match and match.group(1) != bnb_cuda_tag(torch_cuda):
+        return False  # one CUDA build of bitsandbytes: the one matching torch's CUDA
+    return True
+
+
+def unused_qt_modules(gui_sources: str) -> list[str]:
+    """``PySide6.X`` module names to exclude: UNUSED_QT less those ``gui_sources`` (Python text) mentions."""
+    used = set(re.findall(r"PySide6\.(Qt\w+)", gui_sources))
+    for names in re.findall(r"from\s+PySide6\s+import\s+\(?([\w\s,]+)", gui_sources):
+        used.update(name.strip() for name in names.split(","))
+    return [f"PySide6.{name}" for name in UNUSED_QT if name not in used]

@@ -1,0 +1,13 @@
+"""A tiny Qwen2-VL backend loaded once per module of backend tests (building and loading take a few seconds)."""
+
+import pytest
+
+from core_model.backends import load_backend
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tiny_vlm_dir):
+    backend = load_backend(str(tiny_vlm_dir), device="cpu")
+    backend.load()
+    yield backend
+    backend.unload()

@@ -1,0 +1,42 @@
+"""The main flow once end to end: the real worker thread starts the model process, which loads the tiny
+random-weight transformers model through core_model's registry, and the answer streams into the chat."""
+
+from __future__ import annotations
+
+from core_model.backends.base import SegmentRef
+from desktop_app.chat.exchange import AnswerState
+from desktop_app.settings import Key
+from desktop_app.workers.model_process import ProcessBackend
+from tests.desktop_app.conftest import ask_and_wait, open_video_and_wait
+
+
+def test_tiny_model_answers_about_a_segment_through_the_real_worker(qtbot, make_window, settings, gui_video,
+                                                                     tiny_vlm_dir):
+    settings.set_value(Key.MODEL, str(tiny_vlm_dir))
+    settings.set_value(Key.DEVICE, "cpu")
+    settings.set_value(Key.LOAD_IN_4BIT, False)
+    settings.set_value(Key.NUM_FRAMES, 4)
+    settings.set_value(Key.MAX_NEW_TOKENS, 12)
+    window = make_window(real_backend=True)  # the real factory: a model process running core_model's registry
+    open_video_and_wait(qtbot, window, gui_video)
+    qtbot.waitUntil(lambda: window.controller.capabilities is not None, timeout=60_000)  # the model process described it
+    window.timeline.set_selection_ms(1000, 3000)
+    pieces = []
+    window.controller.piece_added.connect(lambda key, piece: pieces.append(piece))
+    widget = ask_and_wait(qtbot, window, "What is in this part of the video?", timeout_ms=180_000)
+
+    assert widget.exchange.state == AnswerState.DONE, widget.answer_view.state_label.text()
+    assert len(pieces) >= 3 and widget.answer_view.text == "".join(pieces)  # streamed piece by piece
+    backend = window.controller.client.worker._backend
+    assert isinstance(backend, ProcessBackend) and backend.model_id == tiny_vlm_dir.name
+    run = backend.last_run
+    assert run.frame_timestamps_s and all(1.0 <= t <= 3.0 for t in run.frame_timestamps_s)
+    assert run.used_audio is False  # the tiny model takes no audio: the GUI knew (describe) and sent none
+    user_turn, answer_turn = list(window.store.iter_all_turns())[-2:]
+    segment = next(m for m in user_turn.media if isinstance(m, SegmentRef))
+    assert (segment.start_s, segment.end_s, segment.include_audio) == (1.0, 3.0, False)
+    assert answer_turn.status == "complete" and answer_turn.text == widget.answer_view.text
+    assert not window.chat.composer.audio_check.isEnabled()  # "this model does not take audio"
+    window.close()
+    assert window.controller.client.thread.isFinished()
+    assert backend._process is None  # the model process was ended with the window

@@ -1,0 +1,151 @@
+"""The Models dialog on a fake hub: the table, a real download on a worker thread, cancel, import, remove."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from core_model.device import DeviceInfo
+from core_model.models import ModelManager
+from desktop_app.model_manager_dialog import COLUMNS, PROGRESS_STEPS, RECOMMENDED_MARK, ModelManagerDialog
+from tests.core_model.models.fakehub import FakeHub, tiny_model_files
+
+MODEL_ID = "smolvlm2-256m"
+REPO_ID = "HuggingFaceTB/SmolVLM2-256M-Video-Instruct"
+GPU_8GB = DeviceInfo(kind="cuda", name="Fake RTX", total_memory_bytes=8 << 30, compute_capability=(8, 6),
+                     bitsandbytes_available=True)
+
+
+@pytest.fixture
+def hub(tmp_path):
+    fake = FakeHub(tmp_path / "fakehub", chunk_bytes=1024)
+    fake.add_repo(REPO_ID, tiny_model_files(num_weight_bytes=200_000))
+    return fake
+
+
+@pytest.fixture
+def dialog(qtbot, tmp_path, hub):
+    manager = ModelManager(data_folder=tmp_path / "data", cache_dir=tmp_path / "cache", downloader=hub,
+                           free_space=lambda path: 10**12)
+    dlg = ModelManagerDialog(manager=manager, device_info=GPU_8GB)
+    dlg.confirm = lambda title, text: True
+    qtbot.addWidget(dlg)
+    yield dlg
+    dlg.shutdown()
+
+
+def cell(dialog, model_id, column):
+    for row in range(dialog.table.rowCount()):
+        if dialog.table.item(row, 0).data(0x0100) == model_id:  # Qt.UserRole
+            return dialog.table.item(row, COLUMNS.index(column)).text()
+    raise KeyError(model_id)
+
+
+def test_table_shows_the_catalog_with_the_recommended_model(dialog):
+    assert dialog.table.rowCount() == len(dialog.manager.catalog)
+    assert cell(dialog, "qwen2.5-omni-7b", "Size") == "22.4 GB"
+    assert cell(dialog, "qwen2.5-omni-7b", "Takes") == "video, audio, image"
+    assert cell(dialog, "qwen2.5-omni-7b", "Memory (4-bit)") == "9.5 GB"
+    assert cell(dialog, "qwen2.5-omni-7b", "Licence") == "Apache-2.0"
+    assert cell(dialog, "qwen2.5-vl-3b", "") == RECOMMENDED_MARK
+    assert cell(dialog, "qwen2.5-omni-7b", "") == ""
+    assert cell(dialog, "videollama2-7b", "Status") == "Build with 'vidi convert'"
+    assert "Fake RTX" in dialog.device_label.text()
+    dialog.select_model("videollama2-7b")
+    assert not dialog.download_button.isEnabled()
+    assert "vidi convert videollama" in dialog.details_label.text()
+
+
+def test_download_runs_off_the_gui_thread_with_a_progress_bar(dialog, hub, qtbot):
+    fetch_threads = []
+    hub.on_chunk = lambda: fetch_threads.append(threading.get_ident()) or time.sleep(0.002)
+    values = []
+    dialog.progress_bar.valueChanged.connect(values.append)
+    dialog.select_model(MODEL_ID)
+    assert dialog.download_button.isEnabled()
+    with qtbot.waitSignal(dialog.model_downloaded, timeout=20_000) as blocker:
+        dialog.download_button.click()
+        assert dialog.is_downloading and dialog.cancel_button.isEnabled()
+        assert not dialog.download_button.isEnabled()
+    assert blocker.args == [MODEL_ID]
+    qtbot.waitUntil(lambda: not dialog.is_downloading, timeout=5000)
+    assert fetch_threads and threading.get_ident() not in fetch_threads
+    assert values == sorted(values) and len(values) > 2 and values[-1] == PROGRESS_STEPS
+    assert "/s" in dialog.progress_label.text() or not dialog.progress_label.isVisible()
+    assert "KB" in dialog.progress_bar.format()
+    assert cell(dialog, MODEL_ID, "Status") == "Downloaded"
+    assert dialog.manager.local_path(MODEL_ID) is not None
+    assert dialog.remove_button.isEnabled() and not dialog.download_button.isEnabled()
+
+
+def test_progress_label_shows_speed(dialog, hub, qtbot):
+    hub.on_chunk = lambda: time.sleep(0.002)
+    dialog.select_model(MODEL_ID)
+    texts = []
+    dialog.progress_label.setText = lambda text, _orig=dialog.progress_label.setText: (texts.append(text), _orig(text))
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_downloading, timeout=20_000)
+    assert any("/s" in t and "model.safetensors" in t for t in texts)
+
+
+def test_cancel_keeps_the_partial_download_and_resume_finishes_it(dialog, hub, qtbot):
+    hub.on_chunk = lambda: time.sleep(0.01)  # ~2 s for the weights: time to press Cancel
+    dialog.select_model(MODEL_ID)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=10_000)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_downloading, timeout=10_000)
+    assert "cancelled" in dialog.message_label.text()
+    assert cell(dialog, MODEL_ID, "Status").startswith("Partly downloaded")
+    assert dialog.download_button.text() == "Resume download"
+
+    hub.on_chunk = None
+    hub.fetch_calls.clear()
+    with qtbot.waitSignal(dialog.model_downloaded, timeout=20_000):
+        dialog.download_button.click()
+    assert any(offset > 0 for _, offset in hub.fetch_calls)
+
+
+def test_failed_download_shows_the_message_inline(dialog, hub, qtbot):
+    hub.gated.add(REPO_ID)
+    dialog.select_model(MODEL_ID)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_downloading, timeout=10_000)
+    assert "hf auth login" in dialog.message_label.text()
+    assert dialog.download_button.isEnabled()
+
+
+def test_import_and_remove_an_own_folder(dialog, tmp_path, qtbot):
+    folder = tmp_path / "My Model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gemma4"}))
+    (folder / "model.safetensors").write_bytes(b"w" * 64)
+    dialog.ask_folder = lambda: str(folder)
+    with qtbot.waitSignal(dialog.models_changed, timeout=2000):
+        dialog.import_button.click()
+    assert cell(dialog, "my-model", "Status") == "Imported"
+    assert dialog.selected_model_id() == "my-model"
+    with qtbot.waitSignal(dialog.models_changed, timeout=2000):
+        dialog.remove_button.click()
+    assert "left as it is" in dialog.message_label.text()
+    assert (folder / "model.safetensors").is_file()
+    with pytest.raises(KeyError):
+        cell(dialog, "my-model", "Status")
+
+
+def test_import_of_a_non_model_folder_is_refused_inline(dialog, tmp_path):
+    dialog.ask_folder = lambda: str(tmp_path)
+    dialog.import_button.click()
+    assert "no config.json" in dialog.message_label.text()
+
+
+def test_closing_during_a_download_cancels_it(dialog, hub, qtbot):
+    hub.on_chunk = lambda: time.sleep(0.01)
+    dialog.select_model(MODEL_ID)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=10_000)
+    started = time.monotonic()
+    dialog.close()
+    assert time.monotonic() - started < 5
+    assert dialog.manager.local_path(MODEL_ID) is None
