@@ -22,6 +22,10 @@ config's ids) are handed to it, and only decoding is synthetic: ``core_model.med
 get the segment's audio; video-only models get its frames. Peak memory is torch's ``max_memory_allocated`` from
 the end of loading to the end of the answer (weights included; the CUDA context, ~0.5 GB, is not).
 
+Placement follows the backend: Gemma 4's per-layer embedding table stays in the CPU's memory under CUDA (16-bit,
+with the backend's own hooks), so its bytes are shown as "CPU GB" and are not in the GPU figures, in the GPU run
+and in --dry-run alike. The catalog's ``memory_4bit_bytes`` (GPU) and ``cpu_memory_bytes`` come from --dry-run.
+
 The Video-LLaMA row comes from ``bench/gpu_videollama.py``'s ``measure()`` when that script exists.
 
 Needs only torch, transformers (>= 5.17; its processors need torchvision) and, for the GPU run, bitsandbytes.
@@ -268,6 +272,40 @@ def skip_modules_for(spec: Spec) -> tuple[str, ...]:
     if spec.family in ("qwen_omni", "gemma4"):
         return tuple(backend_class(spec).skip_modules)
     return GENERIC_SKIP_MODULES
+
+
+def cpu_modules_for(spec: Spec, data: dict) -> tuple[str, ...]:
+    """The modules the backend keeps in the CPU's memory under CUDA (read from the backend's own rule).
+
+    Gemma 4: its per-layer embedding table (``core_model.backends.gemma4.PER_LAYER_EMBEDDINGS``), a lookup that stays
+    in 16-bit on the CPU while only the looked-up rows travel to the GPU. Every other family: nothing.
+    """
+    if spec.family != "gemma4":
+        return ()
+    from core_model.backends import gemma4
+
+    return (gemma4.PER_LAYER_EMBEDDINGS,) if gemma4.has_per_layer_embeddings(data) else ()
+
+
+def module_bytes(model, names: tuple[str, ...]) -> int:
+    """Bytes of the parameters of the modules ``names`` (as built: 16-bit, never quantized)."""
+    total = 0
+    for name in names:
+        module = model.get_submodule(name)
+        total += sum(p.numel() * p.element_size() for p in module.parameters())
+    return total
+
+
+def place_like_backend(model, cpu_modules: tuple[str, ...], device: str) -> None:
+    """Move ``cpu_modules`` to the CPU with the backend's hooks (inputs there, outputs back on ``device``)."""
+    if not cpu_modules or device != "cuda":
+        return
+    from core_model.backends.gemma4 import return_to_device
+
+    for name in cpu_modules:
+        module = model.get_submodule(name)
+        module.to("cpu")
+        return_to_device(module, "cuda:0")
 
 
 _WORDS = ("what happens in this video and is said the a of to it at from on with by for frame second minute "
@@ -554,7 +592,11 @@ class Row:
     published_b: float = 0.0
     quantized_b: float = 0.0
     planned_weights_gb: float = 0.0
+    """GPU weights: what the backend places on the GPU under CUDA."""
     planned_peak_gb: float = 0.0
+    """GPU peak: GPU weights + the question's activations."""
+    planned_cpu_gb: float = 0.0
+    """Weights the backend keeps in the CPU's memory under CUDA (16-bit)."""
     load_s: float = 0.0
     weights_gb: float = 0.0
     peak_gb: float = 0.0
@@ -629,8 +671,11 @@ def measure(spec: Spec, args, workdir: Path) -> Row:
     started = time.perf_counter()
     model = build_model(spec, config, args.device, dtype, None)
     total, quantized = count_parameters(model, skip or ())  # before quantization replaces the linear layers
+    cpu_modules = cpu_modules_for(spec, data) if cuda else ()
+    row.planned_cpu_gb = module_bytes(model, cpu_modules) / GB
+    place_like_backend(model, cpu_modules, args.device)  # before quantizing: CPU modules stay 16-bit there too
     if skip is not None:
-        quantize_nf4(model, skip, dtype, args.device)
+        quantize_nf4(model, skip + cpu_modules, dtype, args.device)
     if cuda:
         torch.cuda.synchronize()
     row.load_s = time.perf_counter() - started
@@ -701,7 +746,11 @@ def count_prompt_tokens(backend_cls) -> None:
 
 
 def dry_run(spec: Spec, args) -> Row:
-    """Build ``spec`` on the meta device; count parameters; plan its 4-bit memory for the 15-s question."""
+    """Build ``spec`` on the meta device; count parameters; plan its 4-bit memory for the 15-s question.
+
+    The figures follow the backend's placement under CUDA: modules it keeps in the CPU's memory (Gemma 4's
+    per-layer embeddings, ``cpu_modules_for``) count in ``planned_cpu_gb``, not in the GPU weights or peak.
+    """
     from core_model.backends.quantization import NF4_BYTES_PER_PARAM
 
     row = Row(spec.id, published_b=spec.published_params_b, target_gb=spec.target_gb)
@@ -713,8 +762,10 @@ def dry_run(spec: Spec, args) -> Row:
     model = build_model(spec, config, "meta", torch.bfloat16, None)
     total, quantized = count_parameters(model, skip)
     row.params_b, row.quantized_b = total / 1e9, quantized / 1e9
-    weights = quantized * NF4_BYTES_PER_PARAM + (total - quantized) * 2
+    cpu_bytes = module_bytes(model, cpu_modules_for(spec, data))  # a lookup table: no linear layer in it
+    weights = quantized * NF4_BYTES_PER_PARAM + (total - quantized) * 2 - cpu_bytes
     row.planned_weights_gb = weights / GB
+    row.planned_cpu_gb = cpu_bytes / GB
     row.prompt_tokens, activations, row.plan = plan_request(spec, data, config, args.new_tokens)
     row.planned_peak_gb = (weights + activations) / GB
     del model
@@ -832,18 +883,21 @@ def _target_text(row: Row, measured: float | None) -> str:
 
 def print_table(rows: list[Row], args, device_name: str) -> None:
     if args.dry_run:
-        header = ("model", "params B", "published B", "4-bit B", "weights GB", "prompt tok", "planned GB", "target",
-                  "plan")
+        header = ("model", "params B", "published B", "4-bit B", "GPU weights GB", "CPU GB", "prompt tok",
+                  "planned GPU GB", "target", "plan")
         lines = [(r.id, f"{r.params_b:.2f}", f"{r.published_b:.2f}" if r.published_b else "-",
                   f"{r.quantized_b:.2f}" if r.quantized_b else "-",
-                  f"{r.planned_weights_gb:.2f}", str(r.prompt_tokens), f"{r.planned_peak_gb:.2f}",
+                  f"{r.planned_weights_gb:.2f}", f"{r.planned_cpu_gb:.2f}" if r.planned_cpu_gb else "-",
+                  str(r.prompt_tokens), f"{r.planned_peak_gb:.2f}",
                   _target_text(r, r.planned_peak_gb), r.error or r.plan) for r in rows]
         title = ("Dry run (meta device): parameters, and planned 4-bit NF4 memory for a question about a 15-s 720p "
-                 "segment (omni: with its audio)")
+                 "segment (omni: with its audio), placed as the backends place it under CUDA (CPU GB: weights kept "
+                 "in the CPU's memory)")
     else:
-        header = ("model", "params B", "load s", "weights GB", "peak GB", "prompt tok", "prepare s", "TTFT s", "tok/s",
-                  "target", "plan / notes")
-        lines = [(r.id, f"{r.params_b:.2f}", f"{r.load_s:.1f}", f"{r.weights_gb:.2f}", f"{r.peak_gb:.2f}",
+        header = ("model", "params B", "load s", "weights GB", "CPU GB", "peak GB", "prompt tok", "prepare s",
+                  "TTFT s", "tok/s", "target", "plan / notes")
+        lines = [(r.id, f"{r.params_b:.2f}", f"{r.load_s:.1f}", f"{r.weights_gb:.2f}",
+                  f"{r.planned_cpu_gb:.2f}" if r.planned_cpu_gb else "-", f"{r.peak_gb:.2f}",
                   str(r.prompt_tokens), f"{r.prepare_s:.2f}", f"{r.ttft_s:.2f}", f"{r.tokens_per_s:.1f}",
                   _target_text(r, r.peak_gb), r.error or "; ".join([r.plan] + r.notes)) for r in rows]
         mode = "smoke (tiny configs)" if args.smoke else ("4-bit NF4" if not args.no_4bit else "16-bit")

@@ -18,6 +18,7 @@ from desktop_app.actions import WindowActions
 from desktop_app.audio_recorder import Recorder, RecorderError
 from desktop_app.chat.chat_pane import ChatPane
 from desktop_app.chat.composer import split_dropped_paths
+from desktop_app.model_choice import ModelChoice
 from desktop_app.player.video_player import STEP_MS
 from desktop_app.resources import icon
 from desktop_app.session_controller import SessionController
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self._init_menus()
         self._init_status_bar()
         self._init_signals()
+        self.model_choice = ModelChoice(self)
         self.apply_settings()
         self._restore_geometry()
 
@@ -112,7 +114,7 @@ class MainWindow(QMainWindow):
         a.open.triggered.connect(self.choose_video)
         a.export_chat.triggered.connect(self.export_chat)
         a.settings.triggered.connect(self.open_settings)
-        a.models.triggered.connect(self.open_models)
+        a.models.triggered.connect(lambda: self.open_models())
         a.quit.triggered.connect(self.close)
         a.play_pause.triggered.connect(p.toggle_play)
         a.back.triggered.connect(lambda: p.step_ms(-STEP_MS))
@@ -199,20 +201,10 @@ class MainWindow(QMainWindow):
             self.settings.set_value(Key.THEME, theme)
 
     def open_settings(self) -> None:
-        from desktop_app.dialogs.settings_dialog import SettingsDialog
+        self.model_choice.open_settings()  # the model chooser, the recommendation: desktop_app/model_choice.py
 
-        if SettingsDialog(self.settings, self).exec():
-            self.apply_settings()
-
-    def open_models(self) -> None:
-        try:
-            from desktop_app.model_manager_dialog import ModelManagerDialog
-        except ImportError as exc:
-            self.chat.show_notice(f"The model manager is not available: {exc}")
-            return
-        dialog = ModelManagerDialog(parent=self)
-        dialog.show()
-        self._models_dialog = dialog
+    def open_models(self, select: str | None = None) -> None:
+        self.model_choice.open_models(select)
 
     # ---- videos -------------------------------------------------------------------------------------------
     def choose_video(self) -> None:

@@ -2,12 +2,13 @@
 
     dialog = ModelManagerDialog(parent=window)            # or manager=ModelManager(...) to inject one
     dialog.models_changed.connect(window.on_models_changed)
+    dialog.model_chosen.connect(window.use_model)        # "Use this model": the id for Key.MODEL
     dialog.show()
 
 A download runs in core_model's ModelManager.pull on a worker QObject moved onto its own QThread; the GUI thread
 only receives its progress (bytes, speed) through queued signals and may cancel it through a thread-safe token.
 Closing the dialog cancels a running download (what was fetched is kept; Download resumes it). The device
-(for the "recommended" mark) is detected on a worker thread too, since it imports torch.
+(for the "recommended" mark) is detected on a worker thread, in a child process (torch stays out of the GUI).
 """
 
 from __future__ import annotations
@@ -108,9 +109,9 @@ class DeviceWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            from core_model.device import detect_device
+            from desktop_app.model_choice import detect_device_in_child
 
-            device = detect_device()
+            device = detect_device_in_child()
             self.detected.emit(device, recommend(device, catalog=self.catalog))
         except Exception:  # noqa: BLE001  no torch / a broken driver: just no recommendation
             self.detected.emit(None, None)
@@ -137,15 +138,21 @@ class ModelManagerDialog(QDialog):
     """Lists the catalog and the models here; downloads, cancels, imports and removes models.
 
     ``manager``: a core_model ModelManager (default: the user's). ``device_info``: a core_model.device.DeviceInfo
-    to recommend for (default: detected on a worker thread when the dialog opens).
+    to recommend for (default: detected on a worker thread when the dialog opens). ``select_recommended``: select
+    the recommended model's row once it is known (the first-run "Get …" button). ``current_model``: the model
+    Vidi uses now (its "Use this model" button is disabled).
     """
 
     models_changed = Signal()  # a model was downloaded, imported or removed: refresh model choosers
     model_downloaded = Signal(str)  # model id
+    model_chosen = Signal(str)  # "Use this model": the id to store in Key.MODEL
 
-    def __init__(self, parent=None, manager: ModelManager | None = None, device_info=None) -> None:
+    def __init__(self, parent=None, manager: ModelManager | None = None, device_info=None, *,
+                 select_recommended: bool = False, current_model: str = "") -> None:
         super().__init__(parent)
         self.manager = manager if manager is not None else ModelManager()
+        self.select_recommended = select_recommended
+        self.current_model = current_model
         self.recommendation: Recommendation | None = None
         self._statuses: list[ModelStatus] = []
         self._pull_thread: QThread | None = None
@@ -204,11 +211,14 @@ class ModelManagerDialog(QDialog):
         self.cancel_button = QPushButton("Cancel download", self)
         self.import_button = QPushButton("Import folder…", self)
         self.remove_button = QPushButton("Remove", self)
+        self.use_button = QPushButton("Use this model", self)
+        self.use_button.setToolTip("Ask your questions to this model from now on")
         self.close_button = QPushButton("Close", self)
         self.download_button.clicked.connect(self.on_download_clicked)
         self.cancel_button.clicked.connect(self.on_cancel_clicked)
         self.import_button.clicked.connect(self.on_import_clicked)
         self.remove_button.clicked.connect(self.on_remove_clicked)
+        self.use_button.clicked.connect(self.on_use_clicked)
         self.close_button.clicked.connect(self.close)
 
     def _init_layout(self) -> None:
@@ -216,6 +226,7 @@ class ModelManagerDialog(QDialog):
         for button in (self.download_button, self.cancel_button, self.import_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
         buttons.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.device_label)
@@ -292,6 +303,9 @@ class ModelManagerDialog(QDialog):
             bool(status and status.state in ("downloaded", "imported", "partial", "missing")) and not busy_here
         )
         self.import_button.setEnabled(True)
+        in_use = status is not None and status.id == self.current_model
+        self.use_button.setEnabled(bool(status and status.available) and not busy_here and not in_use)
+        self.use_button.setText("In use" if in_use else "Use this model")
 
     @Slot()
     def on_selection_changed(self) -> None:
@@ -307,6 +321,10 @@ class ModelManagerDialog(QDialog):
         if entry.hub_url:
             parts.append(f'Hub: <a href="{entry.hub_url}">{entry.repo_id}</a>. Licence: '
                          f'<a href="{entry.licence_url}">{entry.licence}</a>.')
+        memory = f"GPU memory in 4-bit: {format_bytes(entry.memory_4bit_bytes)}"
+        if entry.cpu_memory_bytes:
+            memory += f", plus {format_bytes(entry.cpu_memory_bytes)} of the computer's RAM"
+        parts.append(memory + f"; unquantized (Mac, CPU): {format_bytes(entry.memory_16bit_bytes)}.")
         if entry.access_note:
             parts.append(f"<i>{entry.access_note}</i>")
         if entry.how_to_get:
@@ -335,6 +353,8 @@ class ModelManagerDialog(QDialog):
                 text += f"  {RECOMMENDED_MARK} {recommendation.reason}."
             self.device_label.setText(text)
         self.refresh()
+        if self.select_recommended and recommendation is not None and recommendation.entry is not None:
+            self.select_model(recommendation.entry.id)
 
     # -- actions -----------------------------------------------------------------------------------------------
 
@@ -445,6 +465,17 @@ class ModelManagerDialog(QDialog):
         self.show_message(result.message)
         self.refresh()
         self.models_changed.emit()
+
+    @Slot()
+    def on_use_clicked(self) -> None:
+        status = self.status_of(self.selected_model_id() or "")
+        if status is None or not status.available:
+            return
+        self.current_model = status.id
+        self.model_chosen.emit(status.id)
+        name = status.entry.name if status.entry is not None else status.id
+        self.show_message(f"Vidi now answers with {name}.")
+        self.update_actions()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setStyleSheet("color: #b00020;" if error else "")

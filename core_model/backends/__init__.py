@@ -31,16 +31,30 @@ from core_model.backends.base import (  # noqa: F401  (re-exported API)
     UnsupportedMediaError,
 )
 
-DEFAULT_MODEL_ID = "Qwen/Qwen2.5-VL-7B-Instruct"
-"""The model used when none is named (``vidi ask`` without --model, and no VIDI_MODEL). The model manager may
-later own the catalog of defaults; this stays the single place that names the fallback."""
+DEFAULT_MODEL_ID = "gemma-4-e2b"
+"""The small default (a catalog id): Gemma 4 E2B sees and hears, and fits small GPUs and the CPU. Used when no model
+is named and none is on this machine yet (it may still have to be pulled: ``vidi models pull gemma-4-e2b``)."""
 
 MODEL_ENV = "VIDI_MODEL"
 
 
-def default_model_id() -> str:
-    """``$VIDI_MODEL`` if set (a catalog id or a model folder), else DEFAULT_MODEL_ID."""
-    return os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL_ID
+def default_model_id(device_info=None) -> str:
+    """The model to use when none is named.
+
+    ``$VIDI_MODEL`` if set (a catalog id or a model folder); else the first model on this machine in the catalog's
+    preferred order (for ``device_info``, a core_model.device.DeviceInfo, when given; else by catalog rank: no
+    device detection here); else DEFAULT_MODEL_ID.
+    """
+    named = os.environ.get(MODEL_ENV, "").strip()
+    if named:
+        return named
+    try:
+        from core_model.models.choice import model_on_disk
+        from core_model.models.manager import ModelManager
+
+        return model_on_disk(ModelManager(), device_info) or DEFAULT_MODEL_ID
+    except Exception:  # noqa: BLE001  an unreadable registry or cache: the fallback still names a model
+        return DEFAULT_MODEL_ID
 
 
 # model_type in a folder's config.json -> "module:Class". The generic image-text-to-text backend is the fallback.

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from core_model.backends.base import GenerationOptions, Turn
+from core_model.backends.generation import greedy_or_sampling
 from core_model.backends.omni import (
     SAMPLE_RATE,
     Decoded,
@@ -31,7 +32,6 @@ from core_model.backends.omni import (
     OmniBackend,
     PreparedRequest,
     check_all_weights_loaded,
-    greedy_or_sampling,
 )
 from core_model.backends.quantization import skip_modules_for
 from core_model.budget import ModelCosts, Plan, gemma4_costs

@@ -12,6 +12,9 @@ thread iterates the streamer and yields text pieces (transformers flushes a piec
 in the helper thread (e.g. torch.OutOfMemoryError) is re-raised in the calling thread once the stream ends.
 Closing the iterator early (``break`` in a for-loop, ``.close()``) also cancels and joins the helper thread, so
 no generation keeps running in the background.
+
+Also shared here: ``greedy_or_sampling(options)`` (the ``generate`` kwargs for a GenerationOptions) and
+``finish_run(run, stats, started_at)`` (a finished stream's figures into the backend's RunInfo).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from core_model.backends.base import CancelToken
+from core_model.backends.base import CancelToken, GenerationOptions, RunInfo
 
 
 @dataclass
@@ -70,6 +73,28 @@ def _counting_streamer(tokenizer, stats: GenerationStats, started_at: float, tim
             super().put(value)
 
     return CountingStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=timeout_s)
+
+
+def greedy_or_sampling(options: GenerationOptions) -> dict[str, Any]:
+    """``generate`` kwargs: greedy when temperature is 0 (overriding a sampling generation config), else sampling."""
+    kwargs: dict[str, Any] = {"max_new_tokens": options.max_new_tokens}
+    if options.temperature > 0:
+        kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    return kwargs
+
+
+def finish_run(run: RunInfo, stats: GenerationStats, started_at: float) -> None:
+    """Copy a finished (or stopped, or failed) stream's figures into ``run``.
+
+    ``started_at``: ``time.perf_counter()`` when ``answer`` began; ``run.prepare_s`` must already be set, since the
+    first token's time counts from the start of ``answer`` (0.0 when no token came).
+    """
+    run.first_token_s = run.prepare_s + stats.first_token_s if stats.num_new_tokens else 0.0
+    run.total_s = time.perf_counter() - started_at
+    run.num_new_tokens = stats.num_new_tokens
+    run.stopped = stats.stopped
 
 
 def stream_generate(

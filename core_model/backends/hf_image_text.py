@@ -29,7 +29,6 @@ unless ``load_in_4bit=True``; on MPS float16. One ``answer`` at a time.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -48,8 +47,8 @@ from core_model.backends.base import (
     ProgressCallback,
     RunInfo,
     SegmentRef,
-    check_media_supported,
 )
+from core_model.backends.common import check_question, clock, read_config, to_device
 from core_model.backends.segment_frames import SegmentFrames, sample_segment
 from core_model.device import (
     CPU_NOTICE,
@@ -83,7 +82,7 @@ class ImageTextToTextBackend:
         self.capabilities = Capabilities(video=True, audio=False, image=True)
         self.notice = CPU_NOTICE if self.device == "cpu" else ""  # shown by the GUI; also in last_run.notice
         self.last_run = RunInfo(model_id=self.model_id, notice=self.notice)
-        self._config = _read_config(self.folder)
+        self._config = read_config(self.folder)
         self._cancel = CancelToken()
         self._model = None
         self._processor = None
@@ -183,11 +182,10 @@ class ImageTextToTextBackend:
         """Stream the answer to the last user turn (see the Backend protocol). Loads the model if needed."""
         import torch
 
-        from core_model.backends.generation import GenerationStats, stream_generate
+        from core_model.backends.generation import GenerationStats, finish_run, greedy_or_sampling, stream_generate
 
         options = options or GenerationOptions()
-        _check_conversation(conversation)
-        check_media_supported(self.capabilities, list(media) + [m for turn in conversation for m in turn.media])
+        check_question(self.capabilities, conversation, media)
         self._cancel.reset()
         run = RunInfo(model_id=self.model_id, notice=self.notice)
         self.last_run = run
@@ -210,7 +208,7 @@ class ImageTextToTextBackend:
         stats = GenerationStats()
         try:
             yield from stream_generate(
-                self._model, inputs, self._processor.tokenizer, self._cancel, stats, **_generate_kwargs(options)
+                self._model, inputs, self._processor.tokenizer, self._cancel, stats, **greedy_or_sampling(options)
             )
         except torch.OutOfMemoryError as exc:
             free_device_memory(self.device)
@@ -218,10 +216,7 @@ class ImageTextToTextBackend:
                 OUT_OF_MEMORY_MESSAGE.format(device=self.device.upper(), doing="answering")
             ) from exc
         finally:
-            run.first_token_s = run.prepare_s + stats.first_token_s if stats.num_new_tokens else 0.0
-            run.total_s = time.perf_counter() - started_at
-            run.num_new_tokens = stats.num_new_tokens
-            run.stopped = stats.stopped
+            finish_run(run, stats, started_at)
 
     def _prepare(self, conversation: Conversation, media: Sequence[MediaRef], options: GenerationOptions):
         """Decode media, build the prompt, run the processor. Returns (inputs on the device, segment clips)."""
@@ -246,7 +241,7 @@ class ImageTextToTextBackend:
                         content.append({"type": "video"})
                     else:
                         for frame, t in zip(clip.frames, clip.timestamps_s):
-                            content += [{"type": "text", "text": f"Frame at {_clock(t)}:"}, {"type": "image"}]
+                            content += [{"type": "text", "text": f"Frame at {clock(t)}:"}, {"type": "image"}]
                             images.append(frame)
                 elif isinstance(ref, ImageRef):
                     content.append({"type": "image"})
@@ -268,7 +263,7 @@ class ImageTextToTextBackend:
             inputs = self._processor(**kwargs)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise BackendError(f"The model's processor refused the question's media: {_first_sentence(exc)}") from exc
-        return _to_device(inputs, self._model.device, self._dtype), clips
+        return to_device(inputs, self._model.device, self._dtype), clips
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -298,48 +293,6 @@ def video_metadata(clip: SegmentFrames):
     )
 
 
-def _generate_kwargs(options: GenerationOptions) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"max_new_tokens": options.max_new_tokens}
-    if options.temperature > 0:
-        kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    return kwargs
-
-
-def _to_device(inputs, device, dtype):
-    """Move the processor's tensors to ``device``; floating ones (pixels) also to the model's ``dtype``."""
-    import torch
-
-    moved = {}
-    for key, value in inputs.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(device, dtype=dtype) if value.is_floating_point() else value.to(device)
-        moved[key] = value
-    return moved
-
-
-def _check_conversation(conversation: Conversation) -> None:
-    if not conversation:
-        raise BackendError("There is no question to answer.")
-    if conversation[-1].role != "user":
-        raise BackendError("The conversation must end with the user's question.")
-    if not conversation[-1].text.strip():
-        raise BackendError("The question is empty.")
-
-
-def _read_config(folder: Path) -> dict:
-    path = folder / "config.json"
-    if not folder.is_dir():
-        raise ModelLoadError(f"Model folder '{folder}' does not exist.")
-    if not path.is_file():
-        raise ModelLoadError(f"'{folder}' is not a model folder: it has no config.json.")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"'{path}' cannot be read as JSON: {exc}") from exc
-
-
 def _check_folder_is_loadable(folder: Path, config: dict) -> None:
     """Plain-words ModelLoadError for the common wrong folders, before transformers says it less clearly."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
@@ -352,14 +305,6 @@ def _check_folder_is_loadable(folder: Path, config: dict) -> None:
         )
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise ModelLoadError(f"'{folder}' has no weights (*.safetensors): the download may be incomplete.")
-
-
-def _clock(seconds: float) -> str:
-    """M:SS (or H:MM:SS) for a time in seconds."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _first_sentence(exc: BaseException) -> str:

@@ -21,7 +21,6 @@ Device policy (``load_policy``): on CUDA 4-bit NF4 with the family's vision/audi
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +44,8 @@ from core_model.backends.base import (
     RunInfo,
     SegmentRef,
     Turn,
-    check_media_supported,
 )
+from core_model.backends.common import check_question, read_config, to_device
 from core_model.backends.segment_frames import SegmentFrames
 from core_model.budget import BudgetPlanner, FreeMemoryFn, ModelCosts, Plan, SegmentPlan, SegmentSpec
 from core_model.device import (
@@ -308,12 +307,11 @@ class OmniBackend:
         options: GenerationOptions | None = None,
     ) -> Iterator[str]:
         """Stream the answer to the last user turn (see the Backend protocol). Loads the model if needed."""
-        from core_model.backends.generation import GenerationStats, stream_generate
+        from core_model.backends.generation import GenerationStats, finish_run, stream_generate
         from core_model.budget import stream_with_oom_retry
 
         options = options or GenerationOptions()
-        check_conversation(conversation)
-        check_media_supported(self.capabilities, list(media) + [m for turn in conversation for m in turn.media])
+        check_question(self.capabilities, conversation, media)
         self._cancel.reset()
         run = RunInfo(model_id=self.model_id, notice=self.notice)
         self.last_run = run
@@ -337,10 +335,7 @@ class OmniBackend:
                     **request.generate_kwargs,
                 )
             finally:
-                run.first_token_s = run.prepare_s + stats.first_token_s if stats.num_new_tokens else 0.0
-                run.total_s = time.perf_counter() - started_at
-                run.num_new_tokens = stats.num_new_tokens
-                run.stopped = stats.stopped
+                finish_run(run, stats, started_at)
 
         yield from stream_with_oom_retry(attempt, lambda: free_device_memory(self.device), device=self.device)
 
@@ -468,57 +463,6 @@ def check_all_weights_loaded(folder: Path, loading_info: dict) -> None:
             f"'{folder}' is missing {len(missing)} of the model's weights (e.g. '{missing[0]}'): the download may "
             "be incomplete, or the folder holds a different model."
         )
-
-
-def greedy_or_sampling(options: GenerationOptions) -> dict[str, Any]:
-    """``generate`` kwargs: greedy when temperature is 0 (overriding a sampling generation config), else sampling."""
-    kwargs: dict[str, Any] = {"max_new_tokens": options.max_new_tokens}
-    if options.temperature > 0:
-        kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    return kwargs
-
-
-def to_device(inputs, device, dtype) -> dict[str, Any]:
-    """Move the processor's tensors to ``device``; floating ones (pixels, audio features) also to ``dtype``."""
-    import torch
-
-    moved = {}
-    for key, value in inputs.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(device, dtype=dtype) if value.is_floating_point() else value.to(device)
-        moved[key] = value
-    return moved
-
-
-def check_conversation(conversation: Conversation) -> None:
-    if not conversation:
-        raise BackendError("There is no question to answer.")
-    if conversation[-1].role != "user":
-        raise BackendError("The conversation must end with the user's question.")
-    if not conversation[-1].text.strip():
-        raise BackendError("The question is empty.")
-
-
-def read_config(folder: Path) -> dict:
-    path = folder / "config.json"
-    if not folder.is_dir():
-        raise ModelLoadError(f"Model folder '{folder}' does not exist.")
-    if not path.is_file():
-        raise ModelLoadError(f"'{folder}' is not a model folder: it has no config.json.")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"'{path}' cannot be read as JSON: {exc}") from exc
-
-
-def clock(seconds: float) -> str:
-    """M:SS (or H:MM:SS) for a time in seconds."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def first_line(exc: BaseException) -> str:

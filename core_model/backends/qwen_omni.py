@@ -29,6 +29,8 @@ from __future__ import annotations
 from typing import Any
 
 from core_model.backends.base import GenerationOptions, Turn
+from core_model.backends.common import clock
+from core_model.backends.generation import greedy_or_sampling
 from core_model.backends.omni import (
     SAMPLE_RATE,
     Decoded,
@@ -38,8 +40,6 @@ from core_model.backends.omni import (
     OmniBackend,
     PreparedRequest,
     check_all_weights_loaded,
-    clock,
-    greedy_or_sampling,
 )
 from core_model.backends.quantization import skip_modules_for
 from core_model.budget import ModelCosts, Plan, qwen_omni_costs

@@ -10,7 +10,8 @@ Arguments
     --start/--end   the segment, as SS, M:SS or H:MM:SS, with decimals (65, 1:05, 0:01:05.5). Left out: the
                 start / end of the video.
     --image IMG (repeatable), --no-audio (do not use the segment's sound), --frames N (frames sampled from the
-    segment, default 8), --model ID_OR_PATH (default: $VIDI_MODEL, else core_model.backends.DEFAULT_MODEL_ID),
+    segment, default 8), --model ID_OR_PATH (default: $VIDI_MODEL, else the first model on this machine in the
+    catalog's preferred order for the device; none there: one line saying which to pull, exit code 2),
     --device auto|cuda|mps|cpu, --4bit/--no-4bit (default: 4-bit on CUDA only), --max-new-tokens N (512),
     --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
     timings, chat id).
@@ -51,7 +52,8 @@ def register(subparsers) -> None:
     add("--end", type=parse_time_s, metavar="TIME", help="segment end (default: end of the video)")
     add("--image", action="append", default=[], metavar="IMG", help="an image to ask about (repeatable)")
     add("--no-audio", action="store_true", help="do not use the segment's sound")
-    add("--model", metavar="ID_OR_PATH", help="catalog id or model folder (default: $VIDI_MODEL, else built in)")
+    add("--model", metavar="ID_OR_PATH",
+        help="catalog id or model folder (default: $VIDI_MODEL, else the best model on this machine)")
     add("--frames", type=_positive_int("--frames", MAX_FRAMES), default=8, metavar="N",
         help="frames sampled from the segment (default: 8)")
     add("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto", help="where to run (default: auto)")
@@ -127,7 +129,7 @@ def _split_words(args: argparse.Namespace) -> tuple[str | None, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core_model.backends import ImageRef, SegmentRef, default_model_id
+    from core_model.backends import ImageRef, SegmentRef
 
     video, question = _split_words(args)
     media = []
@@ -144,10 +146,40 @@ def run(args: argparse.Namespace) -> int:
         _check_image(image)
         media.append(ImageRef(str(Path(image).resolve())))
 
-    model = args.model or default_model_id()
+    model = args.model or _default_model(args.device)
     with _quiet_libraries():
         backend, load_s = _load_backend(model, args.device, args.load_in_4bit)
         return _ask_and_record(args, backend, model, question, media, video, duration_s, load_s)
+
+
+def _default_model(device: str) -> str:
+    """$VIDI_MODEL, else the first model on disk in the catalog's order for ``device``; none: CliError naming the
+    model to pull."""
+    import os
+
+    from core_model.backends import MODEL_ENV
+    from core_model.models.choice import model_on_disk, pull_hint
+    from core_model.models.manager import ModelManager
+
+    named = os.environ.get(MODEL_ENV, "").strip()
+    if named:
+        return named
+    device_info = _device_info(device)
+    model = model_on_disk(ModelManager(), device_info)
+    if model is None:
+        raise CliError(f"no model on this machine yet: {pull_hint(device_info)}; or give --model ID_OR_PATH")
+    return model
+
+
+def _device_info(device: str):
+    """The DeviceInfo to choose a model for: detected for auto/cuda, plain for the CPU and MPS (no torch)."""
+    from core_model.device import DeviceInfo, detect_device
+
+    if device == "cpu":
+        return DeviceInfo(kind="cpu", name="CPU")
+    if device == "mps":
+        return DeviceInfo(kind="mps", name="Apple GPU (MPS)")
+    return detect_device()
 
 
 def _check_video(video: str, start_s: float | None, end_s: float | None) -> float:

@@ -3,7 +3,15 @@
     from core_model.models import CATALOG, ModelManager, recommend
 """
 
-from core_model.models.catalog import CATALOG, CatalogEntry, Recommendation, format_bytes, get_entry, recommend
+from core_model.models.catalog import (
+    CATALOG,
+    CatalogEntry,
+    Recommendation,
+    format_bytes,
+    get_entry,
+    preference_order,
+    recommend,
+)
 from core_model.models.manager import (
     DownloadCancelled,
     GatedModelError,
@@ -21,7 +29,7 @@ from core_model.models.manager import (
 from core_model.models.registry import data_dir
 
 __all__ = [
-    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "recommend", "DownloadCancelled",
+    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend", "DownloadCancelled",
     "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError", "ModelManager",
     "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
     "UnknownModelError", "data_dir",

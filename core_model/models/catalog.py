@@ -6,9 +6,12 @@
 Figures are planning figures, not promises: ``size_bytes`` is the download's approximate size (the hub's file
 list gives the exact figure when a pull starts, and the free-space check uses that); ``memory_4bit_bytes`` is the
 peak GPU memory planned for a question about a 15-s segment (with its audio where the model hears) with the
-language model in 4-bit NF4 and the vision/audio towers in 16-bit (bench/gpu_check.py --dry-run prints how each
-figure splits); ``memory_16bit_bytes`` is the same unquantized (Apple MPS, CPU, or CUDA without bitsandbytes).
-Nothing here touches the network or imports torch.
+language model in 4-bit NF4 and the vision/audio towers in 16-bit, placed as the backend places it under CUDA
+(bench/gpu_check.py --dry-run prints how each figure splits); ``cpu_memory_bytes`` is what that placement keeps in
+the CPU's RAM instead (Gemma 4's per-layer embedding table, 16-bit; 0 for models wholly on the GPU);
+``memory_16bit_bytes`` is the whole model unquantized on one device (Apple MPS, the CPU); CUDA without bitsandbytes
+needs it less ``cpu_memory_bytes`` on the GPU (``gpu_memory_bytes``). Nothing here touches the network or imports
+torch.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class CatalogEntry:
     memory_4bit_bytes: int
     memory_16bit_bytes: int
     rank: int
+    cpu_memory_bytes: int = 0
+    """RAM the backend keeps weights in under CUDA (Gemma 4's per-layer embeddings); not in the GPU figures."""
     gated: bool = False
     access_note: str = ""
     how_to_get: str = ""
@@ -62,6 +67,12 @@ class CatalogEntry:
     @property
     def hub_url(self) -> str | None:
         return f"https://huggingface.co/{self.repo_id}" if self.repo_id else None
+
+    def gpu_memory_bytes(self, four_bit: bool) -> int:
+        """GPU memory planned under CUDA, 4-bit or 16-bit, with what the backend keeps in RAM left out."""
+        if four_bit:
+            return self.memory_4bit_bytes
+        return self.memory_16bit_bytes - self.cpu_memory_bytes
 
     @property
     def capability_names(self) -> list[str]:
@@ -99,11 +110,12 @@ CATALOG: tuple[CatalogEntry, ...] = (
         licence=_APACHE[0],
         licence_url="https://ai.google.dev/gemma/docs/gemma_4_license",
         capabilities=_AV,
-        memory_4bit_bytes=int(11.2 * GB),
+        memory_4bit_bytes=int(5.56 * GB),
         memory_16bit_bytes=int(17.5 * GB),
         rank=20,
+        cpu_memory_bytes=int(5.64 * GB),
         notes="Audio, video and images. Its per-layer embeddings (2.8 B of its 8 B parameters, 5.6 GB in bf16) are "
-        "not quantized by 4-bit loading: kept on the CPU they would bring its GPU figure near 5.6 GB.",
+        "a lookup table that Vidi keeps in the computer's RAM on an NVIDIA GPU: only the rest takes GPU memory.",
     ),
     CatalogEntry(
         id="gemma-4-e2b",
@@ -114,12 +126,13 @@ CATALOG: tuple[CatalogEntry, ...] = (
         licence=_APACHE[0],
         licence_url="https://ai.google.dev/gemma/docs/gemma_4_license",
         capabilities=_AV,
-        memory_4bit_bytes=int(8.5 * GB),
+        memory_4bit_bytes=int(3.75 * GB),
         memory_16bit_bytes=int(11.5 * GB),
         rank=30,
-        notes="Audio, video and images; the small omni model for the CPU. Its per-layer embeddings (2.3 B of its "
-        "5.1 B parameters, 4.7 GB in bf16) are lookup tables that 4-bit loading does not quantize: kept on the CPU "
-        "they would bring its GPU figure under 4 GB.",
+        cpu_memory_bytes=int(4.70 * GB),
+        notes="Audio, video and images; the small omni model for small GPUs and the CPU. Its per-layer embeddings "
+        "(2.3 B of its 5.1 B parameters, 4.7 GB in bf16) are a lookup table that Vidi keeps in the computer's RAM "
+        "on an NVIDIA GPU: only the rest takes GPU memory.",
     ),
     CatalogEntry(
         id="videollama2-7b",
@@ -290,39 +303,73 @@ def recommend(
 ) -> Recommendation:
     """The best-ranked catalog model that fits ``device_info`` (a core_model.device.DeviceInfo).
 
-    CUDA with bitsandbytes: 4-bit figures against the GPU's total memory less ``GPU_HEADROOM_BYTES``; CUDA without
-    bitsandbytes: the 16-bit figures. Apple MPS (no 4-bit) and the CPU: the 16-bit figures against
+    CUDA with bitsandbytes: 4-bit GPU figures against the GPU's total memory less ``GPU_HEADROOM_BYTES``; CUDA
+    without bitsandbytes: the 16-bit GPU figures (both leave out what the backend keeps in RAM, which the reason
+    mentions). Apple MPS (no 4-bit) and the CPU: the 16-bit figures against
     ``RAM_FRACTION`` of the RAM (``ram_bytes``, detected when None). On the CPU only small models are suggested
     (everything there is slow), those that also hear audio first: Gemma 4 E2B where it fits.
     ``downloadable_only`` leaves out models built locally (Video-LLaMA), which cannot be pulled.
     """
-    candidates = sorted((e for e in catalog if e.downloadable or not downloadable_only), key=lambda e: e.rank)
+    candidates = [e for e in catalog if e.downloadable or not downloadable_only]
+    ordered, budget, four_bit, on_gpu, where = _device_plan(device_info, ram_bytes, candidates)
+    choice = _best_fit(ordered, budget, four_bit, where, on_gpu=on_gpu)
+    if choice.entry is not None and getattr(device_info, "kind", "cpu") == "cpu":
+        return Recommendation(choice.entry, choice.reason + "; answers on the CPU are slow", "16-bit")
+    return choice
+
+
+def preference_order(
+    device_info,
+    *,
+    ram_bytes: int | None = None,
+    catalog: Sequence[CatalogEntry] = CATALOG,
+) -> list[CatalogEntry]:
+    """Every catalog model, best first for ``device_info``: those that fit, in the order ``recommend`` prefers
+    them (its first one is the recommendation, Video-LLaMA included when it fits), then the rest by rank.
+
+    Used to pick among the models already on disk (``vidi ask`` without --model).
+    """
+    ordered, budget, four_bit, on_gpu, _where = _device_plan(device_info, ram_bytes, list(catalog))
+    fitting = [e for e in ordered if _need(e, four_bit, on_gpu) <= budget]
+    return fitting + sorted((e for e in catalog if e not in fitting), key=lambda e: e.rank)
+
+
+def _device_plan(device_info, ram_bytes, candidates: Sequence[CatalogEntry]):
+    """(candidates in preference order, memory budget, 4-bit?, on a CUDA GPU?, where in words) for a device."""
+    candidates = sorted(candidates, key=lambda e: e.rank)
     kind = getattr(device_info, "kind", "cpu")
     name = getattr(device_info, "name", kind)
     if kind == "cuda":
         total = getattr(device_info, "total_memory_bytes", None) or 0
-        budget = total - GPU_HEADROOM_BYTES
         four_bit = bool(getattr(device_info, "bitsandbytes_available", False))
-        where = f"the {format_bytes(total)} GPU ({name})"
-        return _best_fit(candidates, budget, four_bit, where)
+        return candidates, total - GPU_HEADROOM_BYTES, four_bit, True, f"your {gpu_size(total)} GPU ({name})"
     ram = ram_bytes if ram_bytes is not None else system_memory_bytes()
     budget = int((ram or 0) * RAM_FRACTION.get(kind, 0.6))
     where = f"{format_bytes(ram)} of RAM on {'Apple MPS' if kind == 'mps' else 'the CPU'}"
     if kind == "cpu":
         # Big models on the CPU take minutes per answer: only the small ones are worth suggesting.
-        small = sorted((e for e in candidates if e.memory_16bit_bytes <= 12 * GB),
-                       key=lambda e: (not e.capabilities.audio, e.rank))
-        choice = _best_fit(small, budget, False, where)
-        if choice.entry is not None:
-            return Recommendation(choice.entry, choice.reason + "; answers on the CPU are slow", "16-bit")
-        return choice
-    return _best_fit(candidates, budget, False, where)
+        candidates = sorted((e for e in candidates if e.memory_16bit_bytes <= 12 * GB),
+                            key=lambda e: (not e.capabilities.audio, e.rank))
+    return candidates, budget, False, False, where
 
 
-def _best_fit(candidates: Sequence[CatalogEntry], budget: int, four_bit: bool, where: str) -> Recommendation:
+def gpu_size(total_bytes: int) -> str:
+    """A GPU's memory as its maker sells it: binary gigabytes, "12 GB" for 12 GiB (format_bytes would say 12.9)."""
+    gib = total_bytes / 2**30
+    return f"{round(gib)} GB" if abs(gib - round(gib)) < 0.05 else f"{gib:.1f} GB"
+
+
+def _need(entry: CatalogEntry, four_bit: bool, on_gpu: bool) -> int:
+    return entry.gpu_memory_bytes(four_bit) if on_gpu else entry.memory_16bit_bytes
+
+
+def _best_fit(candidates: Sequence[CatalogEntry], budget: int, four_bit: bool, where: str,
+              on_gpu: bool = False) -> Recommendation:
     precision = "4-bit" if four_bit else "16-bit"
     for entry in candidates:
-        need = entry.memory_4bit_bytes if four_bit else entry.memory_16bit_bytes
+        need = _need(entry, four_bit, on_gpu)
         if need <= budget:
-            return Recommendation(entry, f"{entry.name} fits {where} in {precision} ({format_bytes(need)})", precision)
+            ram = f" + {format_bytes(entry.cpu_memory_bytes)} of RAM" if on_gpu and entry.cpu_memory_bytes else ""
+            return Recommendation(entry, f"{entry.name} fits {where} in {precision} ({format_bytes(need)}{ram})",
+                                  precision)
     return Recommendation(None, f"No catalog model fits {where} in {precision}", precision)

@@ -148,7 +148,7 @@ class VideoLlamaBackend:
         """Stream the answer to the last user turn. ``options=None``: the original demo's sampling settings."""
         import torch
 
-        from core_model.backends.generation import GenerationStats, stream_generate
+        from core_model.backends.generation import GenerationStats, finish_run, stream_generate
 
         options = options or ORIGINAL_OPTIONS
         if not conversation or conversation[-1].role != "user":
@@ -188,10 +188,7 @@ class VideoLlamaBackend:
             free_device_memory(self.device)
             raise OutOfMemoryError(f"Out of {self.device.upper()} memory while answering.") from exc
         finally:
-            run.first_token_s = run.prepare_s + stats.first_token_s if stats.num_new_tokens else 0.0
-            run.total_s = time.perf_counter() - started_at
-            run.num_new_tokens = stats.num_new_tokens
-            run.stopped = stats.stopped
+            finish_run(run, stats, started_at)
 
     def _build_prompt(self, conversation, media, options, run):
         """The original's Conversation and the embeddings for its placeholders, in order."""
@@ -300,14 +297,13 @@ class VideoLlamaBackend:
         return {"kind": "image", "video": self._model.encode_video(pixel_values[None]), "relative_times_s": ()}
 
     def _generate_kwargs(self, options: GenerationOptions, template: str) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"max_new_tokens": options.max_new_tokens, "num_beams": 1,
-                                  "eos_token_id": self._model.tokenizer.eos_token_id,
-                                  "pad_token_id": self._model.tokenizer.eos_token_id}
-        if options.temperature > 0:
-            kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p, top_k=None,
-                          repetition_penalty=1.0)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        from core_model.backends.generation import greedy_or_sampling
+
+        eos_token_id = self._model.tokenizer.eos_token_id
+        kwargs = greedy_or_sampling(options)
+        kwargs.update(num_beams=1, eos_token_id=eos_token_id, pad_token_id=eos_token_id)
+        if options.temperature > 0:  # Chat.answer's sampling: no top-k, no repetition penalty
+            kwargs.update(top_k=None, repetition_penalty=1.0)
         if template == "vicuna":
             kwargs["stopping_criteria"] = [_stop_on_ids(prompts.VICUNA_STOP_IDS)]
         return kwargs

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QToolButton,
     QVBoxLayout,
@@ -122,6 +123,8 @@ class ChatPane(QWidget):
         self._widgets.clear()
         for notice in self._list.findChildren(QLabel, "notice"):
             notice.deleteLater()
+        for notice in self._list.findChildren(QFrame, "action-notice"):
+            notice.deleteLater()
         self.empty_label.setVisible(True)
 
     def add_exchange(self, exchange: Exchange) -> ExchangeWidget:
@@ -169,6 +172,28 @@ class ChatPane(QWidget):
         self.empty_label.setVisible(False)
         self._stick_to_bottom = True
         return label
+
+    def show_action_notice(self, text: str, action_text: str, on_action) -> QFrame:
+        """An information line with a button ("Get Gemma 4 E2B…"); ``.label`` and ``.button`` may be updated later."""
+        box = QFrame(self._list)
+        box.setObjectName("action-notice")
+        box.setStyleSheet("QFrame#action-notice { border: 1px solid palette(mid); border-radius: 6px; }")
+        box.label = QLabel("ℹ " + text, box)
+        box.label.setObjectName("notice")
+        box.label.setWordWrap(True)
+        box.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.button = QPushButton(action_text, box)
+        box.button.setDefault(False)
+        box.button.setAutoDefault(False)
+        box.button.clicked.connect(on_action)
+        row = QHBoxLayout(box)
+        row.setContentsMargins(8, 6, 8, 6)
+        row.addWidget(box.label, 1)
+        row.addWidget(box.button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self._list_layout.insertWidget(self._list_layout.count() - 1, box)
+        self.empty_label.setVisible(False)
+        self._stick_to_bottom = True
+        return box
 
     def notices(self) -> list[str]:
         return [label.text() for label in self._list.findChildren(QLabel, "notice")]

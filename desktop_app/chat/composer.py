@@ -78,6 +78,8 @@ class Composer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._paste_folder: Path | None = None
+        self.submit_guard = None
+        """A callable that says whether a question may be sent now (False: it stays in the box); None: always."""
         self._init_widgets()
         self._init_layout()
         self._init_signals()
@@ -206,6 +208,8 @@ class Composer(QWidget):
         audio = self.attachments.audio_path()
         if not text and not images and not audio:
             return
+        if self.submit_guard is not None and not self.submit_guard():
+            return  # e.g. no model chosen yet: the question and its attachments stay here, nothing is lost
         self.question_submitted.emit(text, images, audio, self.with_segment())
         self.edit.clear()
         self.attachments.clear()

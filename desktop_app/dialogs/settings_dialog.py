@@ -1,7 +1,15 @@
-"""Settings: model, frames per segment, device, 4-bit, data folder, theme. Saved with QSettings on OK."""
+"""Settings: model, frames per segment, device, 4-bit, data folder, theme. Saved with QSettings on OK.
+
+The model is chosen from the models on this machine (downloaded or imported, from core_model's ModelManager), the
+one recommended for this machine marked with a star, or "Choose a folder…" for any model folder. ``Key.MODEL``
+keeps its format: a catalog / registry id, or a folder path.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,27 +27,46 @@ from PySide6.QtWidgets import (
 
 from desktop_app.settings import DEVICE_CHOICES, THEME_CHOICES, Key, Settings
 
+CHOOSE_FOLDER = "\x00choose-folder"
+"""Item data of the "Choose a folder…" entry (never stored)."""
+RECOMMENDED_MARK = "★"
+
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cuda": "GPU (CUDA)", "cpu": "CPU"}
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    """``manager``: a core_model ModelManager (None: the model list holds only the current value).
+    ``recommended_id``: the catalog id recommended for this machine, marked in the list (``set_recommended``
+    updates it once the device is known). ``open_models``: called by the "Models…" button (None: no button)."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None, *, manager=None,
+                 recommended_id: str | None = None, recommended_reason: str = "", open_models=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Vidi settings")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(560)
         self._settings = settings
+        self._manager = manager
+        self._recommended_id, self._recommended_reason = recommended_id, recommended_reason
+        self._open_models = open_models
+        self._model_value = ""
         self._init_fields()
         self._load()
 
     def _init_fields(self) -> None:
-        self.model_edit = QLineEdit(self)
-        self.model_edit.setPlaceholderText("A model folder, or a model id from Models…")
-        browse_model = QPushButton("Folder…", self)
-        browse_model.clicked.connect(self._browse_model)
+        self.model_combo = QComboBox(self)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(30)
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.model_hint = QLabel(self)
+        self.model_hint.setWordWrap(True)
         model_row = QHBoxLayout()
-        model_row.addWidget(self.model_edit, 1)
-        model_row.addWidget(browse_model)
+        model_row.addWidget(self.model_combo, 1)
+        if self._open_models is not None:
+            self.models_button = QPushButton("Models…", self)
+            self.models_button.setToolTip("Download, import or remove models")
+            self.models_button.clicked.connect(self._open_models)
+            model_row.addWidget(self.models_button)
         self.frames_spin = QSpinBox(self)
         self.frames_spin.setRange(1, 128)
         self.frames_spin.setSuffix(" frames")
@@ -67,6 +94,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Model", model_row)
+        form.addRow("", self.model_hint)
         form.addRow("Frames per segment", self.frames_spin)
         form.addRow("Device", self.device_combo)
         form.addRow("", self.four_bit_check)
@@ -78,7 +106,7 @@ class SettingsDialog(QDialog):
 
     def _load(self) -> None:
         s = self._settings
-        self.model_edit.setText(str(s.value(Key.MODEL)))
+        self.populate_models(str(s.value(Key.MODEL) or ""))
         self.frames_spin.setValue(int(s.value(Key.NUM_FRAMES)))
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(s.value(Key.DEVICE))))
         self.four_bit_check.setChecked(bool(s.value(Key.LOAD_IN_4BIT)))
@@ -88,7 +116,7 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         s = self._settings
-        s.set_value(Key.MODEL, self.model_edit.text().strip())
+        s.set_value(Key.MODEL, self.model_value())
         s.set_value(Key.NUM_FRAMES, self.frames_spin.value())
         s.set_value(Key.DEVICE, self.device_combo.currentData())
         s.set_value(Key.LOAD_IN_4BIT, self.four_bit_check.isChecked())
@@ -101,10 +129,92 @@ class SettingsDialog(QDialog):
         self.save()
         super().accept()
 
-    def _browse_model(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Model folder", self.model_edit.text())
-        if folder:
-            self.model_edit.setText(folder)
+    # ---- the model chooser ----------------------------------------------------------------------------------
+    def model_value(self) -> str:
+        """What ``Key.MODEL`` gets: the chosen id or folder ("" when none is chosen)."""
+        data = self.model_combo.currentData()
+        return "" if data in (None, CHOOSE_FOLDER) else str(data)
+
+    def populate_models(self, current: str | None = None) -> None:
+        """Refill the list (models on this machine, the current value, "Choose a folder…"), keeping the choice."""
+        current = self.model_value() if current is None else current.strip()
+        self._model_value = current
+        combo = self.model_combo
+        combo.blockSignals(True)
+        combo.clear()
+        on_disk = self._models_on_disk()
+        for status in on_disk:
+            combo.addItem(self._model_label(status), status.id)
+            if status.path is not None:
+                combo.setItemData(combo.count() - 1, str(status.path), Qt.ItemDataRole.ToolTipRole)
+        if current and combo.findData(current) < 0:
+            entry = self._entry(current)
+            label = f"{entry.name} (not on this machine yet)" if entry is not None else current
+            combo.addItem(label, current)
+        if not on_disk and not current:
+            combo.addItem("No model on this machine yet: get one with Models…", "")
+        combo.insertSeparator(combo.count())
+        combo.addItem("Choose a folder…", CHOOSE_FOLDER)
+        combo.setCurrentIndex(max(0, combo.findData(current)))
+        combo.blockSignals(False)
+        self._update_hint(on_disk)
+
+    def set_recommended(self, model_id: str | None, reason: str = "") -> None:
+        self._recommended_id, self._recommended_reason = model_id, reason
+        self.populate_models()
+
+    def _models_on_disk(self) -> list:
+        if self._manager is None:
+            return []
+        try:
+            from core_model.models.choice import models_on_disk
+
+            return models_on_disk(self._manager)
+        except Exception:  # noqa: BLE001  an unreadable registry must not keep the settings from opening
+            return []
+
+    def _entry(self, model_id: str):
+        from core_model.models.catalog import get_entry
+
+        return get_entry(model_id) if self._manager is None else get_entry(model_id, self._manager.catalog)
+
+    def _model_label(self, status) -> str:
+        name = status.entry.name if status.entry is not None else status.id
+        how = {"imported": "imported", "in-cache": "in the Hugging Face cache"}.get(status.state, "downloaded")
+        if status.id == self._recommended_id:
+            return f"{RECOMMENDED_MARK} {name} — recommended for this machine"
+        return f"{name} ({how})"
+
+    def _update_hint(self, on_disk: list) -> None:
+        entry = self._entry(self._recommended_id) if self._recommended_id else None
+        if entry is None:
+            text = "" if on_disk else "Models… downloads a model or registers a folder you already have."
+        elif any(s.id == entry.id for s in on_disk):
+            text = f"{RECOMMENDED_MARK} {self._recommended_reason or entry.name + ' is recommended for this machine'}."
+        else:
+            text = (f"{RECOMMENDED_MARK} Recommended for this machine: {entry.name} "
+                    f"({self._recommended_reason or 'fits it best'}); not downloaded yet: Models… gets it.")
+        self.model_hint.setText(f"<small>{text}</small>" if text else "")
+        self.model_hint.setVisible(bool(text))
+
+    def _on_model_activated(self, index: int) -> None:
+        if self.model_combo.itemData(index) != CHOOSE_FOLDER:
+            self._model_value = self.model_value()
+            return
+        folder = self.ask_model_folder()
+        if not folder:
+            self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self._model_value)))
+            return
+        folder = str(Path(folder).expanduser())
+        if self.model_combo.findData(folder) < 0:
+            self.model_combo.insertItem(self.model_combo.count() - 2, folder, folder)
+        self.model_combo.setCurrentIndex(self.model_combo.findData(folder))
+        self._model_value = folder
+
+    def ask_model_folder(self) -> str:
+        """The folder picker (tests replace it)."""
+        start = self._model_value if Path(self._model_value).is_dir() else str(Path.home())
+        return QFileDialog.getExistingDirectory(self, "Model folder", start)
 
     def _browse_data(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Data folder", self.data_edit.text())

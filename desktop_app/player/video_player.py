@@ -30,6 +30,7 @@ class VideoPlayer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._path: str | None = None
+        self._awaiting_load = False  # True from load() until the player reports the media loaded
         self._frame_ms = 40.0  # one frame at 25 fps until the file's rate is known
         self._init_media_player()
         self._init_controls()
@@ -113,15 +114,16 @@ class VideoPlayer(QWidget):
 
     def load(self, path: str | Path, frame_rate: float | None = None) -> None:
         self._path = str(path)
+        self._awaiting_load = True
         if frame_rate and frame_rate > 0:
             self._frame_ms = 1000.0 / frame_rate
         self.media_player.setSource(QUrl.fromLocalFile(self._path))
         self._update_controls()
 
     def unload(self) -> None:
+        self._path = None
         self.media_player.stop()
         self.media_player.setSource(QUrl())
-        self._path = None
         self._update_controls()
 
     def set_frame_rate(self, frame_rate: float) -> None:
@@ -207,7 +209,9 @@ class VideoPlayer(QWidget):
         self.playing_changed.emit(playing)
 
     def _on_media_status_changed(self, status) -> None:
-        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._path:
+        # Once per load: stop() reports LoadedMedia again, and pausing from inside stop() deadlocks Qt's FFmpeg backend
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._path and self._awaiting_load:
+            self._awaiting_load = False
             self.media_loaded.emit(self._path)
             if self.media_player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
                 self.media_player.pause()  # paused, not stopped: the first frame shows and seeks show theirs

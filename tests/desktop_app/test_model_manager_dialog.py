@@ -7,7 +7,7 @@ import time
 import pytest
 
 from core_model.device import DeviceInfo
-from core_model.models import ModelManager
+from core_model.models import ModelManager, format_bytes, get_entry, recommend
 from desktop_app.model_manager_dialog import COLUMNS, PROGRESS_STEPS, RECOMMENDED_MARK, ModelManagerDialog
 from tests.core_model.models.fakehub import FakeHub, tiny_model_files
 
@@ -48,8 +48,14 @@ def test_table_shows_the_catalog_with_the_recommended_model(dialog):
     assert cell(dialog, "qwen2.5-omni-7b", "Takes") == "video, audio, image"
     assert cell(dialog, "qwen2.5-omni-7b", "Memory (4-bit)") == "9.5 GB"
     assert cell(dialog, "qwen2.5-omni-7b", "Licence") == "Apache-2.0"
-    assert cell(dialog, "qwen2.5-vl-3b", "") == RECOMMENDED_MARK
+    recommended = recommend(GPU_8GB).entry.id  # Gemma 4's per-layer table stays in RAM: an omni model fits 8 GB
+    assert get_entry(recommended).capabilities.audio
+    assert cell(dialog, recommended, "") == RECOMMENDED_MARK
     assert cell(dialog, "qwen2.5-omni-7b", "") == ""
+    assert cell(dialog, "gemma-4-e2b", "Memory (4-bit)") == format_bytes(get_entry("gemma-4-e2b").memory_4bit_bytes)
+    dialog.select_model("gemma-4-e2b")
+    assert format_bytes(get_entry("gemma-4-e2b").cpu_memory_bytes) + " of the computer's RAM" in (
+        dialog.details_label.text())
     assert cell(dialog, "videollama2-7b", "Status") == "Build with 'vidi convert'"
     assert "Fake RTX" in dialog.device_label.text()
     dialog.select_model("videollama2-7b")

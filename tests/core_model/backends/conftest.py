@@ -2,7 +2,9 @@
 
 import pytest
 
-from core_model.backends import load_backend
+pytest.register_assert_rewrite("tests.core_model.backends.omni_checks")  # its asserts report like a test's
+
+from core_model.backends import load_backend  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import torch
 
-from core_model.backends import AudioRef, GenerationOptions, ImageRef, SegmentRef, Turn, load_backend
+from core_model.backends import SegmentRef, Turn, load_backend
 from core_model.backends.gemma4 import AUDIO_ITEM_SAMPLES, Gemma4Backend, split_audio
 from core_model.device import CPU_NOTICE
-from tests.fixtures.tiny_omni import TINY_OMNI_WORDS, tiny_gemma4_dir  # noqa: F401  (fixture)
-
-OPTIONS = GenerationOptions(num_frames=4, max_new_tokens=6)
+from tests.core_model.backends.omni_checks import (
+    OPTIONS,
+    answer_about_image_and_recording,
+    answer_about_segment,
+    answer_cancelled_after_two_pieces,
+    check_four_bit_on_cpu,
+    count_tokens,
+    loaded_on_cpu,
+)
+from tests.fixtures.tiny_omni import tiny_gemma4_dir  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
 def gemma(tiny_gemma4_dir):  # noqa: F811
-    backend = load_backend(str(tiny_gemma4_dir), device="cpu")
-    backend.load()
-    yield backend
-    backend.unload()
-
-
-def _count(inputs, tokenizer, token: str) -> int:
-    return int((inputs["input_ids"] == tokenizer.convert_tokens_to_ids(token)).sum())
+    yield from loaded_on_cpu(tiny_gemma4_dir)
 
 
 def test_registry_picks_the_gemma4_backend(gemma):
@@ -37,12 +35,7 @@ def test_registry_picks_the_gemma4_backend(gemma):
 
 
 def test_answers_about_a_segment_with_audio_streaming(gemma, video_with_audio):
-    segment = SegmentRef(str(video_with_audio), 1.0, 4.0)
-    pieces = list(gemma.answer([Turn("user", "what is in this video ?")], [segment], OPTIONS))
-
-    assert len(pieces) >= 3
-    assert set("".join(pieces).split()) <= set(TINY_OMNI_WORDS) | {str(n) for n in range(100)} | set(".,?!:'-")
-    run = gemma.last_run
+    run = answer_about_segment(gemma, video_with_audio)
     assert run.num_new_tokens == 6 and run.used_audio and not run.stopped
     assert run.plan == "3 s at 1 fps, 624 px, with audio"  # 140 soft tokens per frame for a 320x240 video
     assert len(run.frame_timestamps_s) == 3 and all(1.0 <= t <= 4.0 for t in run.frame_timestamps_s)
@@ -56,8 +49,8 @@ def test_frames_carry_their_file_times_and_audio_is_its_own_item(gemma, video_wi
     segment_plan = request.plan.segments[0]
     # the planner's counts are the processor's: 3 frames of 624x480 = 39x30 patches, pooled 3x3 -> 130 tokens
     # each; 3 s of audio at 40 ms a token -> 75
-    assert _count(request.inputs, tokenizer, "<|video|>") == segment_plan.video_tokens == 3 * 130
-    assert _count(request.inputs, tokenizer, "<|audio|>") == segment_plan.audio_tokens == 75
+    assert count_tokens(request.inputs, tokenizer, "<|video|>") == segment_plan.video_tokens == 3 * 130
+    assert count_tokens(request.inputs, tokenizer, "<|audio|>") == segment_plan.audio_tokens == 75
     assert request.processor_kwargs["videos_kwargs"] == {"do_sample_frames": False, "max_soft_tokens": 140}
     assert request.inputs["pixel_values_videos"].shape[0] == 3
 
@@ -79,16 +72,13 @@ def test_two_turns_keep_the_first_segment_and_its_audio(gemma, video_with_audio)
     second = first + [Turn("assistant", answer), Turn("user", "and the sound ?", (segment,))]
     request = gemma.prepare(second, [segment], OPTIONS)  # the GUI attaches the segment again: used once
     tokenizer = gemma.processor.tokenizer
-    assert _count(request.inputs, tokenizer, "<|audio>") == 1 and _count(request.inputs, tokenizer, "<|video|>") == 390
+    assert count_tokens(request.inputs, tokenizer, "<|audio>") == 1
+    assert count_tokens(request.inputs, tokenizer, "<|video|>") == 390
     assert len(list(gemma.answer(second, [segment], OPTIONS))) >= 3
 
 
 def test_answers_about_an_image_and_a_recording(gemma, image_png, audio_only):
-    media = [ImageRef(str(image_png)), AudioRef(str(audio_only))]
-    pieces = list(gemma.answer([Turn("user", "what do you see and hear ?")], media, OPTIONS))
-    assert len(pieces) >= 3 and gemma.last_run.used_audio
-    request = gemma.prepare([Turn("user", "what do you see and hear ?")], media, OPTIONS)
-    assert "pixel_values" in request.inputs and "input_features" in request.inputs
+    answer_about_image_and_recording(gemma, image_png, audio_only)
 
 
 def test_long_audio_is_cut_into_30_second_items():
@@ -97,33 +87,21 @@ def test_long_audio_is_cut_into_30_second_items():
 
 
 def test_cancel_stops_within_one_token(gemma, video_with_audio):
-    options = GenerationOptions(num_frames=4, max_new_tokens=200)
-    pieces = []
-    for piece in gemma.answer([Turn("user", "what is here ?")], [SegmentRef(str(video_with_audio), 0, 2)], options):
-        pieces.append(piece)
-        if len(pieces) == 2:
-            threading.Thread(target=gemma.cancel).start()
+    answer_cancelled_after_two_pieces(gemma, video_with_audio)
     assert gemma.last_run.stopped and gemma.last_run.num_new_tokens <= 4
 
 
 def test_four_bit_on_cpu_keeps_towers_projections_and_head_in_16_bit(tiny_gemma4_dir, image_png):  # noqa: F811
     from bitsandbytes.nn import Linear4bit
 
-    backend = load_backend(str(tiny_gemma4_dir), device="cpu", load_in_4bit=True)
-    backend.load()
-    try:
-        kinds = {name: type(module) for name, module in backend.model.named_modules()}
-        assert kinds["model.language_model.layers.0.mlp.gate_proj"] is Linear4bit
-        assert kinds["model.vision_tower.encoder.layers.0.mlp.gate_proj.linear"] is torch.nn.Linear
-        assert kinds["model.audio_tower.layers.0.feed_forward1.ffw_layer_1.linear"] is torch.nn.Linear
-        assert kinds["model.embed_vision.embedding_projection"] is torch.nn.Linear
-        assert kinds["model.embed_audio.embedding_projection"] is torch.nn.Linear
-        assert kinds["lm_head"] is torch.nn.Linear
-        options = GenerationOptions(max_new_tokens=3)
-        pieces = list(backend.answer([Turn("user", "what is this ?")], [ImageRef(str(image_png))], options))
-        assert pieces and backend.last_run.num_new_tokens == 3
-    finally:
-        backend.unload()
+    check_four_bit_on_cpu(tiny_gemma4_dir, image_png, {
+        "model.language_model.layers.0.mlp.gate_proj": Linear4bit,
+        "model.vision_tower.encoder.layers.0.mlp.gate_proj.linear": torch.nn.Linear,
+        "model.audio_tower.layers.0.feed_forward1.ffw_layer_1.linear": torch.nn.Linear,
+        "model.embed_vision.embedding_projection": torch.nn.Linear,
+        "model.embed_audio.embedding_projection": torch.nn.Linear,
+        "lm_head": torch.nn.Linear,
+    })
 
 
 def test_on_cuda_the_per_layer_embeddings_stay_on_the_cpu(gemma, monkeypatch):

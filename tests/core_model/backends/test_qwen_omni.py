@@ -7,38 +7,29 @@ goes through the real loading code (registry -> QwenOmniBackend -> Thinker class
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import pytest
 import torch
 
-from core_model.backends import (
-    AudioRef,
-    GenerationOptions,
-    ImageRef,
-    OutOfMemoryError,
-    SegmentRef,
-    Turn,
-    load_backend,
-)
+from core_model.backends import OutOfMemoryError, SegmentRef, Turn, load_backend
 from core_model.device import CPU_NOTICE
 from core_model.backends.qwen_omni import QwenOmniBackend
 from core_model.budget import SAFETY
-from tests.fixtures.tiny_omni import TINY_OMNI_WORDS, tiny_qwen_omni_dir  # noqa: F401  (fixture)
-
-OPTIONS = GenerationOptions(num_frames=4, max_new_tokens=6)
+from tests.core_model.backends.omni_checks import (
+    OPTIONS,
+    answer_about_image_and_recording,
+    answer_about_segment,
+    answer_cancelled_after_two_pieces,
+    check_four_bit_on_cpu,
+    count_tokens,
+    loaded_on_cpu,
+)
+from tests.fixtures.tiny_omni import tiny_qwen_omni_dir  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
 def qwen(tiny_qwen_omni_dir):  # noqa: F811
-    backend = load_backend(str(tiny_qwen_omni_dir), device="cpu")
-    backend.load()
-    yield backend
-    backend.unload()
-
-
-def _count(inputs, tokenizer, token: str) -> int:
-    return int((inputs["input_ids"] == tokenizer.convert_tokens_to_ids(token)).sum())
+    yield from loaded_on_cpu(tiny_qwen_omni_dir)
 
 
 def _rope_deltas(model, inputs, use_audio_in_video: bool):
@@ -61,12 +52,7 @@ def test_registry_loads_only_the_thinker_of_a_full_omni_folder(qwen):
 
 
 def test_answers_about_a_segment_with_its_audio_streaming(qwen, video_with_audio):
-    segment = SegmentRef(str(video_with_audio), 1.0, 4.0)
-    pieces = list(qwen.answer([Turn("user", "what is in this video ?")], [segment], OPTIONS))
-
-    assert len(pieces) >= 3
-    assert set("".join(pieces).split()) <= set(TINY_OMNI_WORDS) | {str(n) for n in range(100)} | set(".,?!:'-")
-    run = qwen.last_run
+    run = answer_about_segment(qwen, video_with_audio)
     assert run.num_new_tokens == 6 and not run.stopped and run.used_audio
     assert run.plan == "3 s at 1.3 fps, 308 px, with audio"
     assert len(run.frame_timestamps_s) == 4 and all(1.0 <= t <= 4.0 for t in run.frame_timestamps_s)
@@ -81,8 +67,8 @@ def test_segment_audio_is_interleaved_with_its_frames(qwen, video_with_audio):
     assert ids[vision_bos + 1] == tokenizer.convert_tokens_to_ids("<|audio_bos|>")  # audio inside the video block
     # the planner's counts are the processor's: 4 frames of 252x308 -> 2 temporal patches x 99 tokens; 3 s -> 75
     segment_plan = request.plan.segments[0]
-    assert _count(request.inputs, tokenizer, "<|VIDEO|>") == segment_plan.video_tokens == 198
-    assert _count(request.inputs, tokenizer, "<|AUDIO|>") == segment_plan.audio_tokens == 75
+    assert count_tokens(request.inputs, tokenizer, "<|VIDEO|>") == segment_plan.video_tokens == 198
+    assert count_tokens(request.inputs, tokenizer, "<|AUDIO|>") == segment_plan.audio_tokens == 75
     assert request.processor_kwargs["videos_kwargs"]["fps"] == pytest.approx(4 / 3)
 
 
@@ -130,8 +116,8 @@ def test_a_silent_segment_turns_audio_in_video_off_for_the_whole_conversation(
     assert request.generate_kwargs["use_audio_in_video"] is False
     assert "load_audio_from_video" not in request.processor_kwargs
     tokenizer = qwen.processor.tokenizer
-    assert _count(request.inputs, tokenizer, "<|audio_bos|>") == 1  # the sounding segment's audio, on its own
-    assert _count(request.inputs, tokenizer, "<|AUDIO|>") == 50
+    assert count_tokens(request.inputs, tokenizer, "<|audio_bos|>") == 1  # the sounding segment's audio, on its own
+    assert count_tokens(request.inputs, tokenizer, "<|AUDIO|>") == 50
     assert request.used_audio
     assert request.plan.description == "2 s at 2 fps, 308 px, with audio; 2 s at 2 fps, 308 px"
     assert len(list(qwen.answer(conversation, [silent], OPTIONS))) >= 3
@@ -145,24 +131,15 @@ def test_include_audio_false_leaves_the_sound_out(qwen, video_with_audio):
 
 
 def test_answers_about_an_image_and_a_recording(qwen, image_png, audio_only):
-    media = [ImageRef(str(image_png)), AudioRef(str(audio_only))]
-    pieces = list(qwen.answer([Turn("user", "what do you see and hear ?")], media, OPTIONS))
-
-    assert len(pieces) >= 3 and qwen.last_run.used_audio and qwen.last_run.num_new_tokens == 6
-    request = qwen.prepare([Turn("user", "what do you see and hear ?")], media, OPTIONS)
+    request = answer_about_image_and_recording(qwen, image_png, audio_only)
+    assert qwen.last_run.num_new_tokens == 6  # prepare() leaves last_run as the answer left it
     tokenizer = qwen.processor.tokenizer
-    assert "pixel_values" in request.inputs and "input_features" in request.inputs
-    assert _count(request.inputs, tokenizer, "<|AUDIO|>") == 75  # 3 s of recording
+    assert count_tokens(request.inputs, tokenizer, "<|AUDIO|>") == 75  # 3 s of recording
     assert request.generate_kwargs["use_audio_in_video"] is False
 
 
 def test_cancel_stops_within_one_token(qwen, video_with_audio):
-    options = GenerationOptions(num_frames=4, max_new_tokens=200)
-    pieces = []
-    for piece in qwen.answer([Turn("user", "what is here ?")], [SegmentRef(str(video_with_audio), 0, 2)], options):
-        pieces.append(piece)
-        if len(pieces) == 2:
-            threading.Thread(target=qwen.cancel).start()
+    pieces = answer_cancelled_after_two_pieces(qwen, video_with_audio)
     run = qwen.last_run
     assert run.stopped and run.num_new_tokens <= 4 and len(pieces) <= 4
 
@@ -217,19 +194,12 @@ def test_a_second_oom_becomes_a_clear_error(qwen, video_with_audio, monkeypatch)
 def test_four_bit_on_cpu_keeps_the_towers_and_head_in_16_bit(tiny_qwen_omni_dir, image_png):  # noqa: F811
     from bitsandbytes.nn import Linear4bit
 
-    backend = load_backend(str(tiny_qwen_omni_dir), device="cpu", load_in_4bit=True)
-    backend.load()
-    try:
-        kinds = {name: type(module) for name, module in backend.model.named_modules()}
-        assert kinds["model.language_model.layers.0.mlp.gate_proj"] is Linear4bit
-        assert kinds["model.visual.blocks.0.mlp.gate_proj"] is torch.nn.Linear
-        assert kinds["model.audio_tower.layers.0.fc1"] is torch.nn.Linear
-        assert kinds["lm_head"] is torch.nn.Linear
-        options = GenerationOptions(max_new_tokens=3)
-        pieces = list(backend.answer([Turn("user", "what is this ?")], [ImageRef(str(image_png))], options))
-        assert pieces and backend.last_run.num_new_tokens == 3
-    finally:
-        backend.unload()
+    check_four_bit_on_cpu(tiny_qwen_omni_dir, image_png, {
+        "model.language_model.layers.0.mlp.gate_proj": Linear4bit,
+        "model.visual.blocks.0.mlp.gate_proj": torch.nn.Linear,
+        "model.audio_tower.layers.0.fc1": torch.nn.Linear,
+        "lm_head": torch.nn.Linear,
+    })
 
 
 def test_a_folder_missing_weights_is_refused_in_plain_words(tiny_qwen_omni_dir, tmp_path):  # noqa: F811

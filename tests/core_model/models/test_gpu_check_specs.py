@@ -44,3 +44,34 @@ def test_skip_rule_matches_module_names_like_transformers():
     assert gpu_check.is_skipped("model.visual.blocks.0.mlp.up_proj", skip)
     assert gpu_check.is_skipped("lm_head", skip)
     assert not gpu_check.is_skipped("model.language_model.layers.0.mlp.up_proj", skip)
+
+
+def test_cpu_placement_follows_the_gemma_4_backend():
+    from core_model.backends import gemma4
+
+    for spec in gpu_check.SPECS:
+        data = gpu_check.config_dict(spec, tiny=False, configs_dir=None)
+        expected = (gemma4.PER_LAYER_EMBEDDINGS,) if spec.family == "gemma4" else ()
+        assert gpu_check.cpu_modules_for(spec, data) == expected, spec.id
+
+
+def test_catalog_gemma_4_figures_are_the_dry_runs_gpu_and_cpu_shares():
+    """The catalog's GPU figure is the dry run's planned GPU peak with the per-layer table left out, and its RAM
+    figure is that table in bf16 (vocabulary x layers x 256 values x 2 bytes, from the config)."""
+    from argparse import Namespace
+
+    from core_model.models.catalog import GB, get_entry
+
+    args = Namespace(configs=None, new_tokens=64)
+    for model_id in ("gemma-4-e2b", "gemma-4-e4b"):
+        spec = next(s for s in gpu_check.SPECS if s.id == model_id)
+        row = gpu_check.dry_run(spec, args)
+        text = spec.config["text_config"]
+        table_bytes = (text["vocab_size_per_layer_input"] * text["num_hidden_layers"]
+                       * text["hidden_size_per_layer_input"] * 2)
+        assert abs(row.planned_cpu_gb * GB - table_bytes) < 1e-3 * GB
+        entry = get_entry(model_id)
+        assert abs(entry.memory_4bit_bytes - row.planned_peak_gb * GB) <= 0.01 * GB, (model_id, row.planned_peak_gb)
+        assert abs(entry.cpu_memory_bytes - row.planned_cpu_gb * GB) <= 0.01 * GB, (model_id, row.planned_cpu_gb)
+        if spec.target_gb:  # the issue's target for E2B: under 4 GB
+            assert row.planned_peak_gb < spec.target_gb

@@ -1,0 +1,73 @@
+"""Small checks and conversions the transformers backends share (generic, omni, Video-LLaMA).
+
+    config = read_config(folder)                      # config.json as a dict, or ModelLoadError in plain words
+    check_question(capabilities, conversation, media)  # BackendError / UnsupportedMediaError before any work
+    inputs = to_device(processor_output, model.device, dtype)
+    clock(75.0)                                       # "1:15"
+
+Generation settings and run timing live next to the streaming loop, in core_model.backends.generation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from core_model.backends.base import (
+    BackendError,
+    Capabilities,
+    Conversation,
+    MediaRef,
+    ModelLoadError,
+    check_media_supported,
+)
+
+
+def read_config(folder: Path) -> dict:
+    """``folder``'s config.json as a dict; ModelLoadError when the folder or the file is missing or unreadable."""
+    path = folder / "config.json"
+    if not folder.is_dir():
+        raise ModelLoadError(f"Model folder '{folder}' does not exist.")
+    if not path.is_file():
+        raise ModelLoadError(f"'{folder}' is not a model folder: it has no config.json.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"'{path}' cannot be read as JSON: {exc}") from exc
+
+
+def check_conversation(conversation: Conversation) -> None:
+    """BackendError unless ``conversation`` ends with a non-empty user question."""
+    if not conversation:
+        raise BackendError("There is no question to answer.")
+    if conversation[-1].role != "user":
+        raise BackendError("The conversation must end with the user's question.")
+    if not conversation[-1].text.strip():
+        raise BackendError("The question is empty.")
+
+
+def check_question(capabilities: Capabilities, conversation: Conversation, media: Sequence[MediaRef]) -> None:
+    """``check_conversation``, then every medium of the question and of earlier turns against ``capabilities``."""
+    check_conversation(conversation)
+    check_media_supported(capabilities, list(media) + [m for turn in conversation for m in turn.media])
+
+
+def to_device(inputs, device, dtype) -> dict[str, Any]:
+    """Move the processor's tensors to ``device``; floating ones (pixels, audio features) also to ``dtype``."""
+    import torch
+
+    moved = {}
+    for key, value in inputs.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(device, dtype=dtype) if value.is_floating_point() else value.to(device)
+        moved[key] = value
+    return moved
+
+
+def clock(seconds: float) -> str:
+    """M:SS (or H:MM:SS) for a time in seconds."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
