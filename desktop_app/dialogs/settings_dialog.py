@@ -182,7 +182,7 @@ class SettingsDialog(QDialog):
         name = status.entry.name if status.entry is not None else status.id
         how = {"imported": "imported", "in-cache": "in the Hugging Face cache"}.get(status.state, "downloaded")
         if status.id == self._recommended_id:
-            return f"{RECOMMENDED_MARK} {name} — recommended for this machine"
+            return f"{RECOMMENDED_MARK} {name} (recommended)"
         return f"{name} ({how})"
 
     def _update_hint(self, on_disk: list) -> None:

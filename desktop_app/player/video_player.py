@@ -13,6 +13,7 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
 
+from desktop_app.player.gil_free_calls import clear_player_source, stop_player
 from desktop_app.resources import icon
 from desktop_app.timefmt import format_clock_s
 
@@ -122,8 +123,8 @@ class VideoPlayer(QWidget):
 
     def unload(self) -> None:
         self._path = None
-        self.media_player.stop()
-        self.media_player.setSource(QUrl())
+        stop_player(self.media_player)  # GIL released: see gil_free_calls
+        clear_player_source(self.media_player)
         self._update_controls()
 
     def set_frame_rate(self, frame_rate: float) -> None:

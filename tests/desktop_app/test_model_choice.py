@@ -48,7 +48,7 @@ def test_settings_lists_the_models_here_marks_the_recommended_one_and_keeps_the_
                             recommended_reason=recommendation_for(GPU_12GB).reason)
     qtbot.addWidget(dialog)
     items = combo_items(dialog.model_combo)
-    assert items[0] == (f"{RECOMMENDED_MARK} Gemma 4 E2B — recommended for this machine", "gemma-4-e2b")
+    assert items[0] == (f"{RECOMMENDED_MARK} Gemma 4 E2B (recommended)", "gemma-4-e2b")
     assert ("my-model (imported)", "my-model") in items
     assert items[-1] == ("Choose a folder…", CHOOSE_FOLDER)
     assert dialog.model_value() == "my-model"
