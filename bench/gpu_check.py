@@ -572,6 +572,9 @@ def install_synthetic_media(seed: int = 0):
         return rng.integers(0, 256, size=(VIDEO_H, VIDEO_W, 3), dtype=np.uint8)
 
     module.MediaError, module.MediaInfo, module.probe = MediaError, MediaInfo, probe
+    # Submodules that need only torch/torchaudio (the Kaldi fbank of Video-LLaMA's audio) still come from the real
+    # package folder; only the decoders, which need PyAV/decord, are synthetic.
+    module.__path__ = [str(REPO_ROOT / "core_model" / "media")]
     module.sample_frames, module.load_audio, module.load_image = sample_frames, load_audio, load_image
     sys.modules["core_model.media"] = module
     import core_model
