@@ -58,11 +58,15 @@ def stop_player(player: QMediaPlayer) -> None:
     getattr(library, _STOP)(_pointer(player))
 
 
-def clear_player_source(player: QMediaPlayer) -> None:
-    """``player.setSource(QUrl())``, with the GIL released the same way (it tears the playback engine down)."""
+def set_player_source(player: QMediaPlayer, url: QUrl) -> None:
+    """``player.setSource(url)``, with the GIL released the same way (it tears the previous playback engine down)."""
     library = _multimedia_library()
     if library is None:
-        player.setSource(QUrl())
+        player.setSource(url)
         return
-    empty = QUrl()
-    getattr(library, _SET_SOURCE)(_pointer(player), _pointer(empty))
+    getattr(library, _SET_SOURCE)(_pointer(player), _pointer(url))
+
+
+def clear_player_source(player: QMediaPlayer) -> None:
+    """``player.setSource(QUrl())``: unload the media, GIL released."""
+    set_player_source(player, QUrl())

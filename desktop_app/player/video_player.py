@@ -13,7 +13,7 @@ from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from desktop_app.player.gil_free_calls import clear_player_source, stop_player
+from desktop_app.player.gil_free_calls import clear_player_source, set_player_source, stop_player
 from desktop_app.resources import icon
 from desktop_app.timefmt import format_clock_s
 
@@ -118,7 +118,7 @@ class VideoPlayer(QWidget):
         self._awaiting_load = True
         if frame_rate and frame_rate > 0:
             self._frame_ms = 1000.0 / frame_rate
-        self.media_player.setSource(QUrl.fromLocalFile(self._path))
+        set_player_source(self.media_player, QUrl.fromLocalFile(self._path))  # GIL released: see gil_free_calls
         self._update_controls()
 
     def unload(self) -> None:

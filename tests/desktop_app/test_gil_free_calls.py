@@ -3,14 +3,16 @@
 from PySide6.QtCore import QUrl
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
-from desktop_app.player.gil_free_calls import _multimedia_library, clear_player_source, stop_player
+from desktop_app.player.gil_free_calls import _multimedia_library, clear_player_source, set_player_source, stop_player
 
 
 def test_stop_and_clear_the_source_of_a_playing_player(qtbot, gui_video):
     player = QMediaPlayer()
     audio = QAudioOutput()
     player.setAudioOutput(audio)
-    player.setSource(QUrl.fromLocalFile(str(gui_video)))
+    url = QUrl.fromLocalFile(str(gui_video))
+    set_player_source(player, url)
+    assert player.source() == url
     player.play()
     qtbot.waitUntil(lambda: player.position() > 0, timeout=5000)
 
