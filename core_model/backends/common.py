@@ -3,7 +3,6 @@
     config = read_config(folder)                      # config.json as a dict, or ModelLoadError in plain words
     check_question(capabilities, conversation, media)  # BackendError / UnsupportedMediaError before any work
     inputs = to_device(processor_output, model.device, dtype)
-    clock(75.0)                                       # "1:15"
 
 Generation settings and run timing live next to the streaming loop, in core_model.backends.generation.
 """
@@ -63,11 +62,3 @@ def to_device(inputs, device, dtype) -> dict[str, Any]:
             value = value.to(device, dtype=dtype) if value.is_floating_point() else value.to(device)
         moved[key] = value
     return moved
-
-
-def clock(seconds: float) -> str:
-    """M:SS (or H:MM:SS) for a time in seconds."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -48,7 +48,7 @@ from core_model.backends.base import (
     RunInfo,
     SegmentRef,
 )
-from core_model.backends.common import check_question, clock, read_config, to_device
+from core_model.backends.common import check_question, read_config, to_device
 from core_model.backends.segment_frames import SegmentFrames, sample_segment
 from core_model.device import (
     CPU_NOTICE,
@@ -58,6 +58,7 @@ from core_model.device import (
     free_device_memory,
     requested_device,
 )
+from core_model.timefmt import format_clock_s
 
 OUT_OF_MEMORY_MESSAGE = (
     "The model ran out of {device} memory while {doing}. Try fewer frames, a shorter segment or answer, "
@@ -241,7 +242,7 @@ class ImageTextToTextBackend:
                         content.append({"type": "video"})
                     else:
                         for frame, t in zip(clip.frames, clip.timestamps_s):
-                            content += [{"type": "text", "text": f"Frame at {clock(t)}:"}, {"type": "image"}]
+                            content += [{"type": "text", "text": f"Frame at {format_clock_s(t)}:"}, {"type": "image"}]
                             images.append(frame)
                 elif isinstance(ref, ImageRef):
                     content.append({"type": "image"})

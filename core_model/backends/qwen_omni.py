@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 from core_model.backends.base import GenerationOptions, Turn
-from core_model.backends.common import clock
 from core_model.backends.generation import greedy_or_sampling
 from core_model.backends.omni import (
     SAMPLE_RATE,
@@ -43,6 +42,7 @@ from core_model.backends.omni import (
 )
 from core_model.backends.quantization import skip_modules_for
 from core_model.budget import ModelCosts, Plan, qwen_omni_costs
+from core_model.timefmt import format_clock_s
 
 WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE
 """The feature extractor's default length (30 s): shorter clips are padded to it."""
@@ -90,7 +90,8 @@ class QwenOmniBackend(OmniBackend):
             for item in items:
                 if isinstance(item, DecodedSegment):
                     start_s, end_s = item.clip.start_s, item.clip.end_s
-                    content.append({"type": "text", "text": f"Video from {clock(start_s)} to {clock(end_s)}:"})
+                    label = f"Video from {format_clock_s(start_s)} to {format_clock_s(end_s)}:"
+                    content.append({"type": "text", "text": label})
                     content.append({"type": "video"})
                     videos.append(item.clip.frames)
                     if item.audio is not None:
