@@ -695,7 +695,7 @@ def measure(spec: Spec, args, workdir: Path) -> Row:
 
     segment = SegmentRef("synthetic-720p.mp4", 0.0, SEGMENT_S, include_audio=spec.hears)
     options = GenerationOptions(max_new_tokens=args.new_tokens, num_frames=NUM_FRAMES)
-    pieces = list(backend.answer([Turn("user", QUESTION)], [segment], options))
+    pieces = list(backend.answer([Turn("user", QUESTION, (segment,))], options))
     run = backend.last_run
     if cuda:
         torch.cuda.synchronize()

@@ -266,7 +266,7 @@ def _run(config, device: str, new_tokens: int, quantize: bool) -> dict:
         if cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        pieces = list(backend.answer([Turn("user", QUESTION, (segment,))], [segment], options))
+        pieces = list(backend.answer([Turn("user", QUESTION, (segment,))], options))
         if cuda:
             torch.cuda.synchronize()
         run = backend.last_run

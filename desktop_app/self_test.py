@@ -339,7 +339,7 @@ def check_answer(ctx: _Context) -> str:
     loaded_s = time.perf_counter() - started
     segment = SegmentRef(str(video_path), 0.0, VIDEO_SECONDS, include_audio=False)
     question = Turn("user", ctx.args.question, (segment,))
-    pieces = list(backend.answer([question], (segment,), GenerationOptions(max_new_tokens=12, num_frames=4)))
+    pieces = list(backend.answer([question], GenerationOptions(max_new_tokens=12, num_frames=4)))
     backend.unload()
     answer = "".join(pieces).strip()
     if not answer:

@@ -7,12 +7,12 @@ Flow for one question::
 
     backend = load_backend("path/or/id")          # registry in core_model.backends
     backend.load(progress=lambda fraction, message: ...)
-    for piece in backend.answer(conversation, media, options):
+    for piece in backend.answer(conversation, options):   # the last turn carries the question's media
         ...                                        # stream to the user
     info = backend.last_run                        # frames' timestamps, timings, stopped flag
 
-``cancel()`` may be called from any thread while ``answer`` is iterating; generation then stops within one token
-and the iterator ends (``last_run.stopped`` is True).
+``cancel()`` may be called from any thread while ``answer`` is iterating; the answer then stops in whatever phase
+it is (decoding media, the processor, the encoders, generation) and the iterator ends (``last_run.stopped`` True).
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Literal, Protocol, Sequence, Union, runtime_checkable
+
+# Errors live with every other Vidi error in core_model.errors (one root, each with a kind); re-exported here
+# because every backend raises them.
+from core_model.errors import (  # noqa: F401
+    BackendError,
+    MediaError,
+    ModelLoadError,
+    ModelProcessError,
+    OutOfMemoryError,
+    UnsupportedMediaError,
+    VidiError,
+)
 
 ProgressCallback = Callable[[float, str], None]
 """progress(fraction in [0, 1], message) reported while a model loads."""
@@ -123,25 +135,30 @@ class RunInfo:
     """A warning about how the model runs, fit to show as it is (e.g. "Running on the CPU: answers will be slow")."""
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Errors a backend may raise, each with a message fit to show the user as it is.
-# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a backend is and how it runs, for the window's status bar, the CLI's ``--json`` and the chooser.
 
+    ``device``: "cuda", "mps", "cpu" or "remote". ``load_in_4bit``: the weights really are NF4. ``dtype``: the
+    compute precision ("bfloat16", "float32", ...). ``host``: the server a remote backend talks to ("" = this
+    machine). ``memory_used_bytes``: GPU memory in use once loaded (-1 when unknown or not on a GPU).
+    """
 
-class BackendError(Exception):
-    """A model could not be loaded or could not answer. The message is meant for the user."""
+    model_id: str
+    capabilities: Capabilities
+    device: str
+    load_in_4bit: bool = False
+    dtype: str = ""
+    notice: str = ""
+    loaded: bool = False
+    host: str = ""
+    memory_used_bytes: int = -1
+    memory_estimate: MemoryEstimate | None = None
 
-
-class ModelLoadError(BackendError):
-    """The model folder or checkpoint is missing, wrong or incomplete."""
-
-
-class UnsupportedMediaError(BackendError):
-    """The question carries a kind of media this model cannot take (e.g. audio for a video-only model)."""
-
-
-class OutOfMemoryError(BackendError):
-    """The request did not fit in memory, even after lowering the budget."""
+    @property
+    def precision(self) -> str:
+        """How the weights are held, in words: "4-bit", "bfloat16", ... ("" when unknown)."""
+        return "4-bit" if self.load_in_4bit else self.dtype
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -168,29 +185,40 @@ class CancelToken:
 
 @runtime_checkable
 class Backend(Protocol):
-    """A multimodal model that answers questions about media, streaming."""
+    """A multimodal model that answers questions about media, streaming.
+
+    Every backend (the transformers families, the model process proxy, a remote server, the test fake) has all of
+    these; callers never probe with ``getattr``. Media travel once, in the turns: the last turn's ``media`` are
+    the question's attachments, earlier turns' ``media`` what those questions were about.
+    """
 
     model_id: str
     capabilities: Capabilities
     last_run: RunInfo
+    device: str
+    """Where the model runs: "cuda", "mps", "cpu" or "remote" (never "auto")."""
+    load_in_4bit: bool
+    notice: str
+    """A warning about how the model runs, fit to show as it is ("" when none)."""
+
+    def describe(self) -> BackendInfo:
+        """What this backend is and how it runs; cheap, loads no weights."""
 
     def load(self, progress: ProgressCallback | None = None) -> None:
-        """Load weights onto the device. Raises ModelLoadError with a plain-words message."""
+        """Load weights onto the device. Raises ModelLoadError or OutOfMemoryError with a plain-words message."""
 
-    def answer(
-        self,
-        conversation: Conversation,
-        media: Sequence[MediaRef] = (),
-        options: GenerationOptions | None = None,
-    ) -> Iterator[str]:
+    def answer(self, conversation: Conversation, options: GenerationOptions | None = None) -> Iterator[str]:
         """Stream the answer to the last (user) turn of ``conversation`` as text pieces.
 
-        ``media`` are the attachments of that last turn (earlier turns carry theirs in ``Turn.media``).
-        Raises UnsupportedMediaError, core_model.media.MediaError, OutOfMemoryError or BackendError.
+        Refuses an unsupported media combination before any work (UnsupportedMediaError naming the model).
+        Raises only VidiError subclasses (core_model.errors); after any of them the backend answers again.
         """
 
     def cancel(self) -> None:
-        """Stop the running ``answer`` within one token; safe from any thread."""
+        """Stop the running ``answer`` as soon as possible, in whatever phase it is; safe from any thread."""
+
+    def abort(self) -> None:
+        """Vidi is closing: stop everything now, even a load; safe from any thread. The backend is unusable after."""
 
     def unload(self) -> None:
         """Free the model's memory (GPU included)."""
@@ -199,12 +227,14 @@ class Backend(Protocol):
         """Memory needed to run this model on its device with its precision."""
 
 
-def check_media_supported(capabilities: Capabilities, media: Sequence[MediaRef]) -> None:
-    """Raise UnsupportedMediaError when ``media`` holds a kind ``capabilities`` lacks."""
+def check_media_supported(capabilities: Capabilities, media: Sequence[MediaRef], model_id: str = "") -> None:
+    """Raise UnsupportedMediaError, naming the model, when ``media`` holds a kind ``capabilities`` lacks."""
+    who = f"{model_id} " if model_id else "This model "
+    who = who[0].upper() + who[1:]
     for item in media:
         if isinstance(item, SegmentRef) and not capabilities.video:
-            raise UnsupportedMediaError("This model cannot look at video; choose a model that takes video.")
+            raise UnsupportedMediaError(f"{who}cannot look at video; choose a model that takes video.")
         if isinstance(item, ImageRef) and not capabilities.image:
-            raise UnsupportedMediaError("This model cannot look at images; choose a model that takes images.")
+            raise UnsupportedMediaError(f"{who}cannot look at images; choose a model that takes images.")
         if isinstance(item, AudioRef) and not capabilities.audio:
-            raise UnsupportedMediaError("This model cannot listen to audio; choose a model that takes audio.")
+            raise UnsupportedMediaError(f"{who}cannot listen to audio; choose a model that takes audio.")

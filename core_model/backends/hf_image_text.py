@@ -174,13 +174,9 @@ class ImageTextToTextBackend:
         """Stop the running ``answer`` after at most one more token; safe from any thread."""
         self._cancel.cancel()
 
-    def answer(
-        self,
-        conversation: Conversation,
-        media: Sequence[MediaRef] = (),
-        options: GenerationOptions | None = None,
-    ) -> Iterator[str]:
+    def answer(self, conversation: Conversation, options: GenerationOptions | None = None) -> Iterator[str]:
         """Stream the answer to the last user turn (see the Backend protocol). Loads the model if needed."""
+        media = conversation[-1].media if conversation else ()
         import torch
 
         from core_model.backends.generation import GenerationStats, finish_run, greedy_or_sampling, stream_generate

@@ -300,13 +300,9 @@ class OmniBackend:
         """Stop the running ``answer`` after at most one more token; safe from any thread."""
         self._cancel.cancel()
 
-    def answer(
-        self,
-        conversation: Conversation,
-        media: Sequence[MediaRef] = (),
-        options: GenerationOptions | None = None,
-    ) -> Iterator[str]:
+    def answer(self, conversation: Conversation, options: GenerationOptions | None = None) -> Iterator[str]:
         """Stream the answer to the last user turn (see the Backend protocol). Loads the model if needed."""
+        media = conversation[-1].media if conversation else ()
         from core_model.backends.generation import GenerationStats, finish_run, stream_generate
         from core_model.budget import stream_with_oom_retry
 

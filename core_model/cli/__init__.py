@@ -11,11 +11,13 @@ import argparse
 import importlib
 import sys
 
+from core_model.errors import UsageError
+
 SUBCOMMAND_MODULES = ("ask", "convert", "models")
 """Modules in this package that add a subcommand; a module not written yet is skipped."""
 
 
-class CliError(Exception):
+class CliError(UsageError):
     """A bad argument or input, reported as one line on stderr with exit code 2."""
 
 

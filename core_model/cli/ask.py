@@ -268,7 +268,7 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s, lo
     pieces: list[str] = []
     status, error = "complete", ""
     try:
-        for piece in backend.answer([Turn("user", question, tuple(media))], media, options):
+        for piece in backend.answer([Turn("user", question, tuple(media))], options):
             pieces.append(piece)
             store.append(turn.id, piece)
             if not args.json:

@@ -1,9 +1,3 @@
-"""The one exception type of the media pipeline."""
+"""The one exception type of the media pipeline (defined with Vidi's other errors in core_model.errors)."""
 
-
-class MediaError(Exception):
-    """A media file cannot be read, or a request on it makes no sense; the message says why in plain words.
-
-    Examples of messages: "not a video file", "no video stream", "file is truncated",
-    "segment 12.0-15.0 s is outside the video (length 10.0 s)", "start must be before end".
-    """
+from core_model.errors import MediaError  # noqa: F401

@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
+from core_model.errors import ModelsError
+
 CHUNK_BYTES = 1 << 20  # 1 MiB: small enough that cancel and progress react within a fraction of a second
 
 
-class HubError(Exception):
+class HubError(ModelsError):
     """The hub could not serve what was asked. The message is meant for the user."""
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from core_model.backends.base import CancelToken
+from core_model.errors import ModelsError
 from core_model.models.catalog import CATALOG, CatalogEntry, format_bytes, get_entry
 from core_model.models.hub import Downloader, HubAccessDeniedError, HubError, RemoteFile, RepoListing
 from core_model.models.registry import REGISTRY_FILENAME, RegisteredModel, Registry, data_dir
@@ -50,7 +51,7 @@ WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pth", "*.pt")
 # ----------------------------------------------------------------------------------------------------------------
 
 
-class ModelManagerError(Exception):
+class ModelManagerError(ModelsError):
     """A model could not be listed, fetched, imported or removed."""
 
 

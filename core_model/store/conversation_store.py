@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from core_model.backends.base import MediaRef, SegmentRef, Turn
+from core_model.errors import StoreError  # noqa: F401  (the store's one error type, re-exported)
 from core_model.store.fingerprint import fingerprint_file
 from core_model.store.records import (
     TURN_STATUSES,
@@ -47,10 +48,6 @@ from core_model.store.schema import SchemaTooNewError, migrate
 DATA_DIR_ENV = "VIDI_DATA_DIR"
 DB_FILENAME = "vidi.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked (unknown chat, unreadable video file, ...). The message is for the user."""
 
 
 def default_db_path() -> Path:

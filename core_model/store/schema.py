@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from core_model.errors import StoreError
+
 SCHEMA_V1 = """
 CREATE TABLE videos (
     id              INTEGER PRIMARY KEY,
@@ -72,7 +74,7 @@ MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(Exception):
+class SchemaTooNewError(StoreError):
     """The database was written by a newer Vidi than this one."""
 
 

@@ -139,13 +139,9 @@ class VideoLlamaBackend:
     def cancel(self) -> None:
         self._cancel.cancel()
 
-    def answer(
-        self,
-        conversation: Conversation,
-        media: Sequence[MediaRef] = (),
-        options: GenerationOptions | None = None,
-    ) -> Iterator[str]:
+    def answer(self, conversation: Conversation, options: GenerationOptions | None = None) -> Iterator[str]:
         """Stream the answer to the last user turn. ``options=None``: the original demo's sampling settings."""
+        media = conversation[-1].media if conversation else ()
         import torch
 
         from core_model.backends.generation import GenerationStats, finish_run, stream_generate

@@ -53,6 +53,13 @@ class ChatRequest:
     media: tuple[MediaRef, ...] = ()
     options: GenerationOptions = field(default_factory=GenerationOptions)
 
+    def turns(self) -> list[Turn]:
+        """The conversation with the question's media on its last turn (where the Backend protocol wants them)."""
+        turns = list(self.conversation)
+        if turns and self.media:
+            turns[-1] = replace(turns[-1], media=tuple(self.media))
+        return turns
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -248,7 +255,7 @@ class InferenceWorker(QObject):
         self.request_started.emit(request_id)
         pieces = None
         try:
-            pieces = backend.answer(list(request.conversation), list(request.media), request.options)
+            pieces = backend.answer(request.turns(), request.options)
             for piece in pieces:
                 if self._is_cancelled(request_id):
                     backend.cancel()

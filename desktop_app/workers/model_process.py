@@ -17,58 +17,10 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator
 
-from core_model.backends.base import (
-    BackendError,
-    Capabilities,
-    GenerationOptions,
-    MemoryEstimate,
-    ModelLoadError,
-    OutOfMemoryError,
-    RunInfo,
-    UnsupportedMediaError,
-)
-
-_ERROR_TYPES = {
-    "ModelLoadError": ModelLoadError,
-    "UnsupportedMediaError": UnsupportedMediaError,
-    "OutOfMemoryError": OutOfMemoryError,
-    "BackendError": BackendError,
-}
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    model_id: str
-    capabilities: Capabilities
-    device: str
-    memory_used_bytes: int = -1
-    memory_estimate: MemoryEstimate | None = None
-
-
-class ModelProcessError(BackendError):
-    """The model process ended unexpectedly (crashed, killed, out of memory)."""
-
-
-def _error_message(exc: BaseException) -> tuple[str, str]:
-    name = type(exc).__name__
-    if name == "MediaError":
-        return "MediaError", str(exc)
-    for kind in ("ModelLoadError", "UnsupportedMediaError", "OutOfMemoryError", "BackendError"):
-        if isinstance(exc, _ERROR_TYPES[kind]):
-            return kind, str(exc)
-    if "OutOfMemory" in name:
-        return "OutOfMemoryError", "The model ran out of memory. Try fewer frames, a shorter segment or 4-bit."
-    return "internal", f"{name}: {exc}"
-
-
-def _raise_from(kind: str, message: str) -> None:
-    if kind == "MediaError":
-        from core_model.media import MediaError
-
-        raise MediaError(message)
-    raise _ERROR_TYPES.get(kind, BackendError)(message)
+from core_model.backends.base import BackendInfo, Capabilities, GenerationOptions, MemoryEstimate, RunInfo
+from core_model.errors import ModelProcessError, VidiError, from_wire, to_wire
 
 
 # ---- child side -------------------------------------------------------------------------------------------------
@@ -86,8 +38,8 @@ def _info_of(backend) -> BackendInfo:
         estimate = backend.memory_estimate()
     except Exception:  # noqa: BLE001
         estimate = None
-    return BackendInfo(str(backend.model_id), backend.capabilities, str(getattr(backend, "device", "")), memory,
-                       estimate)
+    return BackendInfo(str(backend.model_id), backend.capabilities, str(getattr(backend, "device", "")),
+                       memory_used_bytes=memory, memory_estimate=estimate)
 
 
 def _warm_up() -> None:
@@ -118,7 +70,7 @@ def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None
 
         backend = load_backend(model, device=device, load_in_4bit=load_in_4bit)
     except BaseException as exc:  # noqa: BLE001
-        conn.send(("error", *_error_message(exc)))
+        conn.send(("error", to_wire(exc)))
         return
     while True:
         try:
@@ -134,8 +86,8 @@ def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None
                 backend.load(lambda fraction, message: conn.send(("progress", float(fraction), str(message))))
                 conn.send(("loaded", _info_of(backend)))
             elif name == "answer":
-                _, conversation, media, options = command
-                for piece in backend.answer(conversation, media, options):
+                _, conversation, options = command
+                for piece in backend.answer(conversation, options):
                     conn.send(("piece", piece))
                 conn.send(("done", backend.last_run))
             elif name == "unload":
@@ -144,7 +96,7 @@ def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None
             elif name == "quit":
                 break
         except BaseException as exc:  # noqa: BLE001  (reported to the parent, the child goes on)
-            conn.send(("error", *_error_message(exc)))
+            conn.send(("error", to_wire(exc)))
     try:
         backend.unload()
     except Exception:  # noqa: BLE001
@@ -195,7 +147,7 @@ class ProcessBackend:
                 f"The model process ended unexpectedly (exit code {code}); it may have run out of memory."
             ) from None
         if message[0] == "error":
-            _raise_from(message[1], message[2])
+            raise from_wire(message[1])
         return message
 
     def _take_info(self, info: BackendInfo) -> None:
@@ -223,9 +175,9 @@ class ProcessBackend:
                 self._take_info(message[1])
                 return
 
-    def answer(self, conversation, media: Sequence = (), options: GenerationOptions | None = None) -> Iterator[str]:
+    def answer(self, conversation, options: GenerationOptions | None = None) -> Iterator[str]:
         self._ensure_process()
-        self._conn.send(("answer", list(conversation), list(media), options or GenerationOptions()))
+        self._conn.send(("answer", list(conversation), options or GenerationOptions()))
         return self._stream()
 
     def _stream(self) -> Iterator[str]:
@@ -239,7 +191,7 @@ class ProcessBackend:
                     self.last_run = message[1]
                     finished = True
                     return
-        except BackendError:
+        except VidiError:  # the child reported an error and is done with this answer
             finished = True
             raise
         finally:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from core_model.backends.base import (
+    BackendInfo,
     CancelToken,
     Capabilities,
     GenerationOptions,
@@ -46,6 +47,8 @@ class FakeBackend:
         self.script = script
         self.capabilities = script.capabilities
         self.device = "cpu"
+        self.load_in_4bit = False
+        self.notice = ""
         self.last_run = RunInfo(model_id=model_id)
         self.requests: list[RecordedRequest] = []
         self.loaded = False
@@ -66,11 +69,16 @@ class FakeBackend:
                 time.sleep(self.script.load_delay_s / steps)
         self.loaded = True
 
-    def answer(self, conversation, media=(), options=None):
+    def describe(self) -> BackendInfo:
+        return BackendInfo(self.model_id, self.capabilities, self.device, load_in_4bit=self.load_in_4bit,
+                           dtype="float32", notice=self.notice, loaded=self.loaded)
+
+    def answer(self, conversation, options=None):
         self._cancel.reset()
-        self.requests.append(RecordedRequest(list(conversation), list(media), options))
+        media = list(conversation[-1].media) if conversation else []
+        self.requests.append(RecordedRequest(list(conversation), media, options))
         self.answer_threads.append(threading.current_thread().name)
-        return self._stream(list(media), options or GenerationOptions())
+        return self._stream(media, options or GenerationOptions())
 
     def _stream(self, media, options):
         run = RunInfo(model_id=self.model_id)
@@ -101,6 +109,9 @@ class FakeBackend:
 
     def unload(self) -> None:
         self.loaded = False
+
+    def abort(self) -> None:
+        self._cancel.cancel()
 
     def memory_estimate(self) -> MemoryEstimate:
         return MemoryEstimate(device="cpu", parts_bytes={"weights": 1000})
