@@ -642,14 +642,14 @@ def backend_dtype(backend):
 
 def planned_activation_bytes(spec: Spec, data: dict, prompt_tokens: int, new_tokens: int) -> int:
     """KV cache + one prefill pass + the vision encoder's peak + slack, as core_model.budget plans it."""
-    from core_model import budget
+    from core_model.backends import costs
 
     text = data.get("text_config") or {}
-    hidden, intermediate, layers, kv_heads, head_dim = budget._text_sizes(text)
+    hidden, intermediate, layers, kv_heads, head_dim = costs.text_sizes(text)
     if spec.family == "gemma4":
         layers = max(layers - int(text.get("num_kv_shared_layers") or 0), 1)
     kv = 2 * layers * kv_heads * head_dim * 2 * (prompt_tokens + new_tokens)
-    prefill = budget._prefill_bytes(hidden, intermediate, 2) * prompt_tokens
+    prefill = costs.prefill_bytes(hidden, intermediate, 2) * prompt_tokens
     return kv + prefill + 384 * 2**20
 
 
@@ -784,10 +784,11 @@ def plan_request(spec: Spec, data: dict, config, new_tokens: int) -> tuple[int, 
     import numpy as np
 
     from core_model import budget
+    from core_model.backends import costs
 
     if spec.family in ("qwen_omni", "gemma4"):
-        costs = (budget.qwen_omni_costs(data) if spec.family == "qwen_omni" else budget.gemma4_costs(data))
-        planner = budget.BudgetPlanner(costs, "cuda", lambda: int(80 * GB))
+        family = costs.qwen_omni_costs(data) if spec.family == "qwen_omni" else costs.gemma4_costs(data)
+        planner = budget.BudgetPlanner(family, "cuda", lambda: int(80 * GB), lambda: int(128 * GB))
         plan = planner.plan([budget.SegmentSpec(SEGMENT_S, VIDEO_W, VIDEO_H, with_audio=spec.hears)],
                             max_frames=NUM_FRAMES, max_new_tokens=new_tokens)
         return plan.prompt_tokens, plan.bytes_needed, plan.description
@@ -810,7 +811,7 @@ def plan_request(spec: Spec, data: dict, config, new_tokens: int) -> tuple[int, 
     v_hidden = int(vision.get("hidden_size") or 1152)
     v_inter = int(vision.get("intermediate_size") or 4 * v_hidden)
     activations = planned_activation_bytes(spec, data, tokens, new_tokens)
-    activations += budget._prefill_bytes(v_hidden, v_inter, 2) * min(patches, tokens * 16)
+    activations += costs.prefill_bytes(v_hidden, v_inter, 2) * min(patches, tokens * 16)
     return tokens, activations, f"{NUM_FRAMES} frames (generic backend)"
 
 

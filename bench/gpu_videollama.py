@@ -255,8 +255,7 @@ def _run(config, device: str, new_tokens: int, quantize: bool) -> dict:
         folder = Path(tmp) / "video-llama-2-random"
         folder.mkdir()
         config.save(folder)
-        clip = Path(tmp) / "segment.mp4"  # fingerprinted by the cache; never decoded (synthetic processor)
-        clip.write_bytes(b"synthetic segment")
+        clip = write_blank_clip(Path(tmp) / "segment.mp4", 60.0 + SEGMENT_S + 1)  # probed; its pixels unused
         backend = VideoLlamaBackend(folder, device=device, load_in_4bit=quantize)
         backend._model = model
         backend._processor = SyntheticProcessor(VideoLlamaProcessor(
@@ -292,10 +291,26 @@ def _run(config, device: str, new_tokens: int, quantize: bool) -> dict:
 def _prompt_tokens(backend, segment, options) -> int:
     """Length of the spliced inputs_embeds for the question (media tokens included); the cache makes it free."""
     from core_model.backends import Turn
-    from core_model.backends.base import RunInfo
 
-    conv, embeds = backend._build_prompt([Turn("user", QUESTION, (segment,))], [segment], options, RunInfo())
-    return int(backend._model.embed_prompt(conv.prompt(), embeds).shape[1])
+    request = backend.prepare([Turn("user", QUESTION, (segment,))], options)
+    return int(request.inputs["inputs_embeds"].shape[1])
+
+
+def write_blank_clip(path: Path, duration_s: float) -> Path:
+    """A small real video (64x64, 1 fps, black) of ``duration_s``: the backend probes the segment's file; the
+    synthetic processor makes the pixels."""
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=1)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuv420p"
+        black = np.zeros((64, 64, 3), dtype=np.uint8)
+        for _ in range(int(duration_s) + 1):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(black, format="rgb24")))
+        container.mux(stream.encode(None))
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Before a question runs, the planner counts the tokens the media become and the memory they need, and picks the
 frame rate, frame count and resolution so that the request fits::
 
-    costs = qwen_omni_costs(config)                      # from the model's config.json (one per model family)
+    costs = qwen_omni_costs(config)                      # core_model.backends.costs: one per model family
     planner = BudgetPlanner(costs, device="cuda")        # free memory from torch.cuda.mem_get_info
     plan = planner.plan([SegmentSpec(15.0, 1280, 720, with_audio=True)], max_frames=16, max_new_tokens=512)
     plan.description                                    # "15 s at 1 fps, 336 px, with audio"
@@ -17,11 +17,14 @@ The arithmetic, for one request (all figures are estimates meant for planning, n
             + vision_bytes_per_patch x patches                      # the vision encoder's peak
             + fixed_bytes                                           # 4-bit dequantisation buffers, allocator slack
     budget  = (free device memory) x SAFETY x scale                 # scale 1.0, then 0.5 on the retry after an OOM
+    host    = frames x width x height x HOST_BYTES_PER_PIXEL        # decoded frames and the processor's copies
+            <= (available host RAM) x SAFETY x scale                # (+ the device memory when that is the CPU)
 
 Frames are preferred over resolution: at each frame rate the planner tries the family's resolutions from high to
 low, and halves the frame rate only when none fits; tiny last-resort resolutions come after the lowest rate.
-Devices that report no free memory (the CPU) are limited by a token cap instead (``CPU_TOKEN_CAP``: a CPU takes
-minutes per thousand tokens of a 7B model).
+Devices that report no free memory (the CPU) are limited by a token cap as well (``CPU_TOKEN_CAP``: a CPU takes
+minutes per thousand tokens of a 7B model), and every device by the host's available RAM: frames are decoded at
+the size the plan chose, so 256 frames of a 4K file cost what 256 planned frames cost, not 6 GB of source pixels.
 
 If a request still runs out of memory, ``stream_with_oom_retry`` frees the cache, plans again with half the budget
 and retries once; a second OOM becomes ``OutOfMemoryError`` with a message fit for the user. torch is imported
@@ -35,7 +38,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
-from core_model.backends.base import OutOfMemoryError
+from core_model.errors import OutOfMemoryError
+from core_model.errors import is_out_of_memory as _is_out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,10 @@ AUDIO_TOKENS_PER_S = 25.0
 """Both omni families turn 1 s of 16 kHz audio into 25 tokens (10 ms mel frames, 4x time reduction)."""
 TEXT_TOKENS_ALLOWANCE = 256
 """Tokens planned for the chat template, timestamps and the question itself."""
+
+HOST_BYTES_PER_PIXEL = 3 + 3 * 4 * 2
+"""Host bytes one decoded pixel costs until the model has it: uint8 RGB, then the processor's float32 copies
+(rescaled and normalised) of it."""
 
 FreeMemoryFn = Callable[[], "int | None"]
 
@@ -93,101 +101,10 @@ class ModelCosts:
     audio_tokens_per_s: float = AUDIO_TOKENS_PER_S
     context_limit: int = 32768
     fixed_bytes: int = 384 * 2**20
-
-
-def _text_sizes(text: dict) -> tuple[int, int, int, int, int]:
-    """(hidden, intermediate, layers, kv_heads, head_dim) of a decoder config dict."""
-    hidden = int(text.get("hidden_size") or 0)
-    intermediate = int(text.get("intermediate_size") or 4 * hidden)
-    layers = int(text.get("num_hidden_layers") or 0)
-    heads = int(text.get("num_attention_heads") or 1)
-    kv_heads = int(text.get("num_key_value_heads") or heads)
-    head_dim = int(text.get("head_dim") or hidden // heads)
-    return hidden, intermediate, layers, kv_heads, head_dim
-
-
-def _prefill_bytes(hidden: int, intermediate: int, dtype_bytes: int) -> int:
-    """Peak activations per prompt token in one prefill pass: a few hidden-sized buffers plus gate/up/act."""
-    return (6 * hidden + 3 * intermediate) * dtype_bytes
-
-
-def qwen_omni_costs(thinker: dict, dtype_bytes: int = 2) -> ModelCosts:
-    """Costs of a Qwen2.5-Omni Thinker from its config dict (the ``thinker_config`` of a full Omni config).
-
-    A frame is resized (aspect kept, sides multiples of 28) to at most ``level`` x ``level`` pixels; every 2 frames
-    (the temporal patch) make (H/28) x (W/28) tokens, i.e. H x W / 1568 tokens per frame and 4x that in patches.
-    """
-    from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize
-
-    text = thinker.get("text_config") or {}
-    vision = thinker.get("vision_config") or {}
-    hidden, intermediate, layers, kv_heads, head_dim = _text_sizes(text)
-    v_hidden = int(vision.get("hidden_size") or 1280)
-    v_intermediate = int(vision.get("intermediate_size") or 3420)
-    patch = int(vision.get("patch_size") or 14)
-    merge = int(vision.get("spatial_merge_size") or 2)
-    temporal = int(vision.get("temporal_patch_size") or 2)
-    factor = patch * merge
-
-    def frame_cost(width: int, height: int, level: int) -> FrameCost:
-        h, w = smart_resize(height, width, factor=factor, min_pixels=4 * factor * factor, max_pixels=level * level)
-        patches = (h // patch) * (w // patch) / temporal
-        return FrameCost(tokens=patches / merge**2, patches=patches, width=w, height=h)
-
-    return ModelCosts(
-        family="qwen2_5_omni",
-        kv_bytes_per_token=2 * layers * kv_heads * head_dim * dtype_bytes,
-        prefill_bytes_per_token=_prefill_bytes(hidden, intermediate, dtype_bytes),
-        vision_bytes_per_patch=_prefill_bytes(v_hidden, v_intermediate, dtype_bytes),
-        frame_cost=frame_cost,
-        levels=(448, 336, 280, 224),
-        last_resort_levels=(168, 112),
-        image_level=672,
-        max_fps=2.0,
-        frames_multiple=temporal,
-        min_frames=temporal,
-        context_limit=int(text.get("max_position_embeddings") or 32768),
-    )
-
-
-GEMMA4_VIDEO_SOFT_TOKENS = (140, 70)
-"""Per-frame soft-token budgets tried for video, highest first (the processor accepts 70/140/280/560/1120; its
-own default for video is 70, about 400 px; 140 is about 560 px)."""
-
-
-def gemma4_costs(config: dict, dtype_bytes: int = 2) -> ModelCosts:
-    """Costs of a Gemma 4 model (E2B, E4B, ...) from its config dict.
-
-    A frame is resized (aspect kept) to at most ``level`` x 9 patches of 16 px, pooled 3x3 into at most ``level``
-    soft tokens (``level`` is the processor's ``max_soft_tokens``).
-    """
-    from transformers.models.gemma4.processing_gemma4 import get_aspect_ratio_preserving_size
-
-    text = config.get("text_config") or {}
-    vision = config.get("vision_config") or {}
-    hidden, intermediate, layers, kv_heads, head_dim = _text_sizes(text)
-    shared = int(text.get("num_kv_shared_layers") or 0)  # layers that reuse an earlier layer's cache
-    v_hidden = int(vision.get("hidden_size") or 768)
-    v_intermediate = int(vision.get("intermediate_size") or 3072)
-    patch = int(vision.get("patch_size") or 16)
-    pool = int(vision.get("pooling_kernel_size") or 3)
-
-    def frame_cost(width: int, height: int, level: int) -> FrameCost:
-        h, w = get_aspect_ratio_preserving_size(height, width, patch, level * pool * pool, pool)
-        patches = (h // patch) * (w // patch)
-        return FrameCost(tokens=patches / pool**2, patches=patches, width=w, height=h)
-
-    return ModelCosts(
-        family="gemma4",
-        kv_bytes_per_token=2 * max(layers - shared, 1) * kv_heads * head_dim * dtype_bytes,
-        prefill_bytes_per_token=_prefill_bytes(hidden, intermediate, dtype_bytes),
-        vision_bytes_per_patch=_prefill_bytes(v_hidden, v_intermediate, dtype_bytes),
-        frame_cost=frame_cost,
-        levels=GEMMA4_VIDEO_SOFT_TOKENS,
-        image_level=280,
-        max_fps=1.0,
-        context_limit=int(text.get("max_position_embeddings") or 131072),
-    )
+    image_cost: Callable[[int, int], FrameCost] | None = None
+    """What one image of (width, height) becomes, where it differs from a frame at ``image_level``."""
+    max_frames: int | None = None
+    """The most frames one segment can have (a model with a fixed frame position table)."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -240,6 +157,8 @@ class Plan:
     bytes_available: int | None
     token_cap: int
     scale: float = 1.0
+    host_bytes_needed: int = 0
+    host_bytes_available: int | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -285,6 +204,23 @@ def mps_free_bytes() -> int | None:
     return int(mps.recommended_max_memory() - mps.current_allocated_memory())
 
 
+def host_available_bytes() -> int | None:
+    """RAM the OS can give this process now without swapping (Linux MemAvailable, else free pages); None unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def free_memory_fn(device: str) -> FreeMemoryFn:
     """The free-memory probe for ``device``: CUDA's mem_get_info, MPS's allocator, nothing for the CPU."""
     if device == "cuda":
@@ -298,13 +234,21 @@ class BudgetPlanner:
     """Chooses frame rate, frame count and resolution so that a request fits (see the module docstring).
 
     ``free_memory``: returns the bytes free on the device now, or None when unknown; injectable for tests
-    (defaults to ``free_memory_fn(device)``, i.e. ``torch.cuda.mem_get_info`` on CUDA).
+    (defaults to ``free_memory_fn(device)``, i.e. ``torch.cuda.mem_get_info`` on CUDA). ``host_memory``: the
+    host RAM available now (defaults to ``host_available_bytes``; tests inject one).
     """
 
-    def __init__(self, costs: ModelCosts, device: str = "cuda", free_memory: FreeMemoryFn | None = None) -> None:
+    def __init__(
+        self,
+        costs: ModelCosts,
+        device: str = "cuda",
+        free_memory: FreeMemoryFn | None = None,
+        host_memory: FreeMemoryFn | None = None,
+    ) -> None:
         self.costs = costs
         self.device = device
         self.free_memory = free_memory or free_memory_fn(device)
+        self.host_memory = host_memory or host_available_bytes
 
     def plan(
         self,
@@ -326,13 +270,20 @@ class BudgetPlanner:
         costs = self.costs
         free = self.free_memory()
         available = None if free is None else int(max(free, 0) * SAFETY * scale)
+        host_free = self.host_memory()
+        host_available = None if host_free is None else int(max(host_free, 0) * SAFETY * scale)
+        if costs.max_frames is not None:
+            max_frames = min(max_frames, costs.max_frames)
         token_cap = int(costs.context_limit if free is not None else min(CPU_TOKEN_CAP, costs.context_limit))
         token_cap = int(token_cap * scale)
 
         fixed_tokens = TEXT_TOKENS_ALLOWANCE + int(math.ceil(audio_s * costs.audio_tokens_per_s))
         fixed_patches = 0.0
         for width, height in images:
-            image = costs.frame_cost(width, height, costs.image_level)
+            if costs.image_cost is not None:
+                image = costs.image_cost(width, height)
+            else:
+                image = costs.frame_cost(width, height, costs.image_level)
             fixed_tokens += int(math.ceil(image.tokens * _image_frames(costs)))
             fixed_patches += image.patches * _image_frames(costs)
         audio_tokens = [
@@ -345,13 +296,19 @@ class BudgetPlanner:
             candidate = self._cost(segments, audio_tokens, rate, level, max_frames, fixed_tokens, fixed_patches,
                                    max_new_tokens)
             last = candidate
-            tokens, needed = candidate[1], candidate[2]
-            if tokens <= token_cap and (available is None or needed <= available):
+            tokens, needed, host_needed = candidate[1], candidate[2], candidate[3]
+            if available is None and self.device == "cpu":
+                host_needed += needed  # the model's working memory is host RAM too
+            if (tokens <= token_cap and (available is None or needed <= available)
+                    and (host_available is None or host_needed <= host_available)):
                 return Plan(
                     segments=candidate[0], level=level, image_level=costs.image_level, prompt_tokens=tokens,
                     bytes_needed=needed, bytes_available=available, token_cap=token_cap, scale=scale,
+                    host_bytes_needed=host_needed, host_bytes_available=host_available,
                 )
-        needed = last[2] if last else 0
+        needed, host_needed = (last[2], last[3]) if last else (0, 0)
+        if host_available is not None and host_needed > host_available:
+            raise OutOfMemoryError(_no_fit_message(segments, host_needed, host_available, token_cap, "host"))
         raise OutOfMemoryError(_no_fit_message(segments, needed, available, token_cap, self.device))
 
     # -- internals ---------------------------------------------------------------------------------------------
@@ -377,12 +334,14 @@ class BudgetPlanner:
         costs = self.costs
         plans = []
         video_tokens = 0
+        host_bytes = 0
         patches = fixed_patches
         for spec, audio in zip(segments, audio_tokens):
             frames = _frames_for(spec.duration_s, rate, max_frames, costs)
             cost = costs.frame_cost(spec.width, spec.height, level)
             tokens = int(math.ceil(cost.tokens * frames))
             video_tokens += tokens
+            host_bytes += frames * cost.width * cost.height * HOST_BYTES_PER_PIXEL
             patches = max(patches, cost.patches * frames)  # each video is encoded on its own
             fps = frames / spec.duration_s if spec.duration_s > 0 else 0.0
             plans.append(SegmentPlan(spec.duration_s, frames, fps, cost.width, cost.height, spec.with_audio,
@@ -394,7 +353,7 @@ class BudgetPlanner:
             + int(costs.vision_bytes_per_patch * patches)
             + costs.fixed_bytes
         )
-        return tuple(plans), prompt_tokens, needed
+        return tuple(plans), prompt_tokens, needed, host_bytes
 
 
 def _image_frames(costs: ModelCosts) -> int:
@@ -412,6 +371,13 @@ def _frames_for(duration_s: float, rate: float, max_frames: int, costs: ModelCos
     return int(math.ceil(frames / multiple) * multiple)
 
 
+def _memory(device: str, short: bool = False) -> str:
+    """The memory in the user's words: "memory (RAM)" on the CPU, "CUDA memory" on a GPU (short: "RAM"/"GPU")."""
+    if device in ("cpu", "host"):
+        return "RAM" if short else "memory (RAM)"
+    return "GPU" if short else f"{device.upper()} memory"
+
+
 def _gib(num_bytes: float) -> str:
     return f"{num_bytes / 2**30:.1f} GB"
 
@@ -421,10 +387,11 @@ def _no_fit_message(segments, needed, available, token_cap, device) -> str:
     what = f"{_number(total_s)} s of video" if segments else "this question"
     audio = ", leave the segment's audio out" if any(s.with_audio for s in segments) else ""
     if available is not None and needed > available:
+        where = "the computer's memory (RAM)" if device in ("host", "cpu") else f"{device.upper()} memory"
         return (
-            f"Even at the lowest frame rate and resolution, {what} needs about {_gib(needed)} of {device.upper()} "
-            f"memory and only {_gib(available)} is free. Choose a shorter segment{audio}, close other programs "
-            "using the GPU, or pick a smaller model."
+            f"Even at the lowest frame rate and resolution, {what} needs about {_gib(needed)} of {where} "
+            f"and only {_gib(available)} is free. Choose a shorter segment or fewer frames{audio}, close other "
+            "programs, or pick a smaller model."
         )
     return (
         f"Even at the lowest frame rate and resolution, {what} makes more than {token_cap} tokens, too many for "
@@ -438,12 +405,9 @@ def _no_fit_message(segments, needed, available, token_cap, device) -> str:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for torch's CUDA/MPS out-of-memory errors (torch.OutOfMemoryError and MPS's RuntimeError)."""
-    import torch
-
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower() and "MPS" in str(exc)
+    """True for torch's CUDA/MPS out-of-memory errors and MemoryError (core_model.errors.is_out_of_memory); not for
+    Vidi's own OutOfMemoryError, which already is the final word."""
+    return _is_out_of_memory(exc) and not isinstance(exc, OutOfMemoryError)
 
 
 def stream_with_oom_retry(
@@ -472,13 +436,14 @@ def stream_with_oom_retry(
             free_cache()
             if streamed:
                 raise OutOfMemoryError(
-                    f"The model ran out of {device.upper()} memory in the middle of the answer. Ask for a shorter "
-                    "answer, choose a shorter segment, or close other programs using the GPU."
+                    f"The model ran out of {_memory(device)} in the middle of the answer. Ask for a shorter "
+                    "answer, choose a shorter segment, or close other programs using the "
+                    f"{_memory(device, short=True)}."
                 ) from exc
             if index == len(scales) - 1:
                 raise OutOfMemoryError(
-                    f"The model ran out of {device.upper()} memory, even after lowering the frame rate and "
-                    "resolution. Choose a shorter segment, close other programs using the GPU, or pick a smaller "
-                    "model."
+                    f"The model ran out of {_memory(device)}, even after lowering the frame rate and "
+                    "resolution. Choose a shorter segment, close other programs using the "
+                    f"{_memory(device, short=True)}, or pick a smaller model."
                 ) from exc
             log.warning("Out of %s memory; retrying with %.0f%% of the budget", device, scales[index + 1] * 100)

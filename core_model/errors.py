@@ -157,3 +157,9 @@ def from_wire(payload: dict[str, str]) -> VidiError:
     """The VidiError ``to_wire`` described (InternalError for a kind this side does not know)."""
     cls = _CLASSES_BY_KIND.get(str(payload.get("kind", "")), InternalError)
     return cls(str(payload.get("message", "")))
+
+
+class Cancelled(VidiError):
+    """The user stopped the work before it finished (not a failure: nothing to show but "stopped")."""
+
+    kind = "cancelled"

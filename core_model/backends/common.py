@@ -1,7 +1,7 @@
 """Small checks and conversions the transformers backends share (generic, omni, Video-LLaMA).
 
     config = read_config(folder)                      # config.json as a dict, or ModelLoadError in plain words
-    check_question(capabilities, conversation, media)  # BackendError / UnsupportedMediaError before any work
+    check_question(capabilities, conversation, model_id)  # BackendError / UnsupportedMediaError before any work
     inputs = to_device(processor_output, model.device, dtype)
 
 Generation settings and run timing live next to the streaming loop, in core_model.backends.generation.
@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from core_model.backends.base import (
     BackendError,
     Capabilities,
     Conversation,
-    MediaRef,
     ModelLoadError,
     check_media_supported,
 )
+from core_model.errors import first_line
 
 
 def read_config(folder: Path) -> dict:
@@ -33,7 +33,7 @@ def read_config(folder: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"'{path}' cannot be read as JSON: {exc}") from exc
+        raise ModelLoadError(f"'{path}' cannot be read as JSON: {first_line(exc)}") from exc
 
 
 def check_conversation(conversation: Conversation) -> None:
@@ -46,10 +46,11 @@ def check_conversation(conversation: Conversation) -> None:
         raise BackendError("The question is empty.")
 
 
-def check_question(capabilities: Capabilities, conversation: Conversation, media: Sequence[MediaRef]) -> None:
-    """``check_conversation``, then every medium of the question and of earlier turns against ``capabilities``."""
+def check_question(capabilities: Capabilities, conversation: Conversation, model_id: str = "") -> None:
+    """``check_conversation``, then the question's media (the last turn's) against ``capabilities``; the message
+    names ``model_id``. Earlier turns' media are not sent again (they travel as text), so they are not checked."""
     check_conversation(conversation)
-    check_media_supported(capabilities, list(media) + [m for turn in conversation for m in turn.media])
+    check_media_supported(capabilities, conversation[-1].media, model_id)
 
 
 def to_device(inputs, device, dtype) -> dict[str, Any]:

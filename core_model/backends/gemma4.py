@@ -1,7 +1,7 @@
 """Gemma 4 (E2B, E4B, ...): video frames, the segment's audio, images and recordings in, text out.
 
     backend = Gemma4Backend(Path("~/models/gemma-4-E2B-it"), device="auto")
-    for piece in backend.answer([Turn("user", "What is said here?")], [SegmentRef("talk.mp4", 65, 80)]):
+    for piece in backend.answer([Turn("user", "What is said here?", (SegmentRef("talk.mp4", 65, 80),))]):
         print(piece, end="")
 
 Gemma 4 has no audio-in-video mode: a segment becomes a video item (its frames, each labelled "mm:ss" with its
@@ -23,24 +23,25 @@ from typing import Any
 
 from core_model.backends.base import GenerationOptions, Turn
 from core_model.backends.generation import greedy_or_sampling
-from core_model.backends.omni import (
+from core_model.backends.costs import gemma4_costs
+from core_model.backends.transformers_base import (
     SAMPLE_RATE,
     Decoded,
     DecodedAudio,
     DecodedImage,
     DecodedSegment,
-    OmniBackend,
     PreparedRequest,
+    TransformersBackend,
     check_all_weights_loaded,
 )
 from core_model.backends.quantization import skip_modules_for
-from core_model.budget import ModelCosts, Plan, gemma4_costs
+from core_model.budget import ModelCosts, Plan
 
 AUDIO_ITEM_SAMPLES = 30 * SAMPLE_RATE
 """Longest audio one item takes (750 soft tokens x 40 ms)."""
 
 
-class Gemma4Backend(OmniBackend):
+class Gemma4Backend(TransformersBackend):
     """Gemma 4 with its vision and audio towers (module docstring)."""
 
     skip_modules = tuple(skip_modules_for("gemma4"))

@@ -109,6 +109,7 @@ def _count_on_meta_device(folder: Path, unquantized_modules: Sequence[str]) -> P
 
 def kv_cache_bytes(config: dict, context_tokens: int, dtype_bytes: int) -> int:
     """Bytes of KV cache for ``context_tokens`` tokens: 2 (K and V) x layers x kv_heads x head_dim x dtype."""
+    config = config.get("thinker_config") or config  # a full Qwen2.5-Omni folder: the Thinker answers
     text = config.get("text_config") or config
     hidden = int(text.get("hidden_size", 0) or 0)
     layers = int(text.get("num_hidden_layers", 0) or 0)

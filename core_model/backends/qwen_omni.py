@@ -1,7 +1,7 @@
 """Qwen2.5-Omni (Thinker only, text out): a segment's frames and its own audio together, images, recordings.
 
     backend = QwenOmniBackend(Path("~/models/Qwen2.5-Omni-7B"), device="auto")
-    for piece in backend.answer([Turn("user", "What does she say?")], [SegmentRef("talk.mp4", 65, 80)]):
+    for piece in backend.answer([Turn("user", "What does she say?", (SegmentRef("talk.mp4", 65, 80),))]):
         print(piece, end="")
 
 Loading: only the Thinker (``Qwen2_5OmniThinkerForConditionalGeneration``) is built, from a full Qwen2.5-Omni folder
@@ -14,11 +14,10 @@ silently; ``model.model.rope_deltas`` shows it), so one flag drives both:
     video; ``None`` for a recording), the segment's audio given as decoded 16 kHz samples (no torchcodec), and
     ``videos_kwargs["fps"]`` = the real sampling rate, so that video and audio positions line up in time;
   * ``generate(..., use_audio_in_video=True)``.
-The flag is per request and covers every turn: the whole conversation is encoded again on each question, so every
-earlier segment is laid out the same way. transformers lays out all videos of a request the same way, so the flag
-is True only when every segment in the conversation brings its audio; when some are silent (or the user left a
-segment's audio out) the segments that have audio get it as a separate audio item right after the video, and the
-flag is False everywhere.
+The flag is per request: only the question's media are sent (earlier turns travel as text), and transformers lays
+out all videos of a request the same way, so the flag is True only when every segment of the question brings its
+audio; when some are silent (or the user left a segment's audio out) the segments that have audio get it as a
+separate audio item right after the video, and the flag is False everywhere.
 
 Long audio: the Whisper feature extractor cuts at 30 s unless told otherwise; ``audio_kwargs["max_length"]`` is
 set to the longest clip, and the audio tower runs its 2-s windows over the whole of it.
@@ -30,25 +29,26 @@ from typing import Any
 
 from core_model.backends.base import GenerationOptions, Turn
 from core_model.backends.generation import greedy_or_sampling
-from core_model.backends.omni import (
+from core_model.backends.costs import qwen_omni_costs
+from core_model.backends.transformers_base import (
     SAMPLE_RATE,
     Decoded,
     DecodedAudio,
     DecodedImage,
     DecodedSegment,
-    OmniBackend,
     PreparedRequest,
+    TransformersBackend,
     check_all_weights_loaded,
 )
 from core_model.backends.quantization import skip_modules_for
-from core_model.budget import ModelCosts, Plan, qwen_omni_costs
+from core_model.budget import ModelCosts, Plan
 from core_model.timefmt import format_clock_s
 
 WHISPER_WINDOW_SAMPLES = 30 * SAMPLE_RATE
 """The feature extractor's default length (30 s): shorter clips are padded to it."""
 
 
-class QwenOmniBackend(OmniBackend):
+class QwenOmniBackend(TransformersBackend):
     """Qwen2.5-Omni's Thinker: video with its audio, images and recordings in, text out (module docstring)."""
 
     skip_modules = tuple(skip_modules_for("qwen2_5_omni"))

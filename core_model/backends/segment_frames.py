@@ -12,6 +12,7 @@ segment's bounds (None = start/end of the file) and keeps what a backend needs n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -46,9 +47,19 @@ class SegmentFrames:
         return f"{self.num_frames} frames over {self.duration_s:.1f} s{rate}"
 
 
-def sample_segment(segment: SegmentRef, num_frames: int) -> SegmentFrames:
+def sample_segment(
+    segment: SegmentRef,
+    num_frames: int,
+    *,
+    max_side_px: int | None = None,
+    size_px: tuple[int, int] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SegmentFrames:
     """Decode ``num_frames`` frames spread uniformly over ``segment`` (see core_model.media.sample_frames).
 
+    ``max_side_px``: frames come out with their longer side at most this (scaled while decoding); ``size_px``
+    (width, height): frames come out exactly this size (the planner's choice). ``should_stop``:
+    polled between frames (Stop); then core_model.errors.Cancelled is raised.
     Raises core_model.media.MediaError when the file cannot be read or the segment lies outside it.
     """
     from core_model import media
@@ -58,7 +69,9 @@ def sample_segment(segment: SegmentRef, num_frames: int) -> SegmentFrames:
     info = media.probe(segment.path)
     start_s = 0.0 if segment.start_s is None else float(segment.start_s)
     end_s = float(info.duration_s) if segment.end_s is None else float(segment.end_s)
-    frames, timestamps_s = media.sample_frames(segment.path, segment.start_s, segment.end_s, num_frames)
+    frames, timestamps_s = media.sample_frames(segment.path, segment.start_s, segment.end_s, num_frames,
+                                               max_side_px=max_side_px, size_px=size_px,
+                                               should_stop=should_stop)
     fps = float(info.fps) if info.fps else None
     return SegmentFrames(
         frames=np.asarray(frames), timestamps_s=[float(t) for t in timestamps_s], start_s=start_s, end_s=end_s,

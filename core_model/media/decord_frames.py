@@ -15,10 +15,13 @@ class DecordCannotOpen(Exception):
     """decord is missing or refuses the file; PyAV takes over."""
 
 
-def decord_frames(path, times_s: list[float], timing: VideoTiming) -> tuple[np.ndarray, list[float]]:
+def decord_frames(
+    path, times_s: list[float], timing: VideoTiming, stored_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, list[float]]:
     """Frames shown at ``times_s`` (file timeline, s): (uint8 [N, H, W, 3] RGB, their presentation times in s).
 
-    decord turns frames by the file's rotation itself. DecordCannotOpen when decord is missing or refuses the file.
+    decord turns frames by the file's rotation itself. ``stored_size`` (w, h): decord scales each picture to it
+    while decoding. DecordCannotOpen when decord is missing or refuses the file.
     """
     if timing.info.video_codec not in _DECORD_CODECS:
         raise DecordCannotOpen()
@@ -27,7 +30,8 @@ def decord_frames(path, times_s: list[float], timing: VideoTiming) -> tuple[np.n
     except ImportError as exc:  # decord has no wheel for some platforms (e.g. macOS arm64)
         raise DecordCannotOpen() from exc
     try:
-        reader = decord.VideoReader(os.fspath(path), num_threads=0)
+        size = {"width": stored_size[0], "height": stored_size[1]} if stored_size else {}
+        reader = decord.VideoReader(os.fspath(path), num_threads=0, **size)
         starts_s = reader.get_frame_timestamp(range(len(reader)))[:, 0].astype(np.float64)
     except Exception as exc:  # decord raises its own DECORDError (and plain RuntimeErrors) on files it cannot open
         raise DecordCannotOpen() from exc

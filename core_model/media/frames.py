@@ -15,12 +15,12 @@ Rotation metadata is honoured: frames come out as displayed.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 
 from core_model.media.decord_frames import DecordCannotOpen, decord_frames
-from core_model.media.errors import MediaError
+from core_model.media.errors import DecodeStopped, MediaError
 from core_model.media.probe import inspect_video
 from core_model.media.pyav_frames import pyav_frames
 from core_model.media.segment import resolve_segment, sample_times_s
@@ -44,6 +44,9 @@ def sample_frames(
     *,
     engine: Engine = "auto",
     accurate: bool = True,
+    max_side_px: int | None = None,
+    size_px: tuple[int, int] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, list[float]]:
     """N frames spread uniformly over [start_s, end_s] (seconds; None = start/end of the file).
 
@@ -52,6 +55,10 @@ def sample_frames(
     which frames). ``engine`` "auto" tries ``AUTO_ENGINE_ORDER``; "decord"/"pyav" force one (benchmarks, tests).
     ``accurate=False`` returns, for each time, the keyframe at or before it (with its own timestamp): not the frame
     shown, but many times faster on long GOPs; meant for timeline thumbnails (PyAV only).
+    ``max_side_px``: frames larger than this on their longer side come out scaled down (aspect kept, even sides),
+    scaled while decoding so that memory follows the output size, not the source's (a 4K or 8000x8000 file).
+    ``size_px`` (width, height as displayed): frames come out exactly this size (a model's planned frame size).
+    ``should_stop``: polled between frames; once it returns True, DecodeStopped (core_model.errors.Cancelled).
 
     MediaError: unreadable file, no video stream, bad segment ("start must be before end", "segment ... is outside
     the video (length ... s)"), or a picture that cannot be decoded ("file is truncated").
@@ -65,15 +72,22 @@ def sample_frames(
     order = AUTO_ENGINE_ORDER if engine == "auto" else (engine,)
     if not accurate:
         order = ("pyav",)
+    shown_size = tuple(size_px) if size_px else scaled_size(info.width, info.height, max_side_px)
+    stored_size = shown_size[::-1] if info.rotation in (90, 270) else shown_size
+    if shown_size == (info.width, info.height):
+        stored_size = None
     failure: MediaError | None = None
     for name in order:
         try:
             if name == "pyav":
-                frames, timestamps = pyav_frames(path, times_s, accurate=accurate)
+                frames, timestamps = pyav_frames(path, times_s, accurate=accurate, stored_size=stored_size,
+                                                 should_stop=should_stop)
                 return _rotate(frames, info.rotation), timestamps
-            frames, timestamps = decord_frames(path, times_s, timing)
+            if should_stop is not None and should_stop():
+                raise DecodeStopped()
+            frames, timestamps = decord_frames(path, times_s, timing, stored_size=stored_size)
             # decord turns frames by the rotation itself; turn them only if it did not (same shape as stored).
-            if info.rotation in (90, 270) and frames.shape[1:3] == (info.width, info.height):
+            if info.rotation in (90, 270) and frames.shape[1:3] == (shown_size[0], shown_size[1]):
                 frames = _rotate(frames, info.rotation)
             return frames, timestamps
         except DecordCannotOpen:
@@ -81,6 +95,14 @@ def sample_frames(
         except MediaError as exc:
             failure = failure or exc
     raise failure
+
+
+def scaled_size(width: int, height: int, max_side_px: int | None) -> tuple[int, int]:
+    """(width, height) scaled so the longer side is at most ``max_side_px`` (aspect kept, sides even, >= 2)."""
+    if not max_side_px or max(width, height) <= max_side_px:
+        return width, height
+    factor = max_side_px / max(width, height)
+    return max(2, int(round(width * factor / 2)) * 2), max(2, int(round(height * factor / 2)) * 2)
 
 
 def _rotate(frames: np.ndarray, rotation: int) -> np.ndarray:

@@ -7,12 +7,13 @@ import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from typing import Callable
 
 import av
 import numpy as np
 
 from core_model.media.container import open_container, time_origin_s
-from core_model.media.errors import MediaError
+from core_model.media.errors import DecodeStopped, MediaError
 from core_model.media.probe import video_stream
 from core_model.media.segment import TIME_EPSILON_S
 
@@ -27,13 +28,21 @@ _SEEK_GAP_S = 20.0
 
 
 def pyav_frames(
-    path, times_s: list[float], workers: int | None = None, accurate: bool = True
+    path,
+    times_s: list[float],
+    workers: int | None = None,
+    accurate: bool = True,
+    *,
+    stored_size: tuple[int, int] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[np.ndarray, list[float]]:
     """Frames shown at ``times_s`` (file timeline): (uint8 [N, h, w, 3] as stored, presentation times in s).
 
     The sorted targets are cut into up to ``workers`` runs of neighbours, each decoded by its own reader on its own
     thread (FFmpeg releases the GIL while decoding), so GOPs far apart decode in parallel on several cores.
     ``accurate=False`` takes the keyframe at or before each time instead (fast, for thumbnails).
+    ``stored_size`` (w, h): each picture is scaled to it by FFmpeg as it is converted to RGB, so a 4K source never
+    exists as full-size RGB arrays. ``should_stop``: polled before each frame; once True, DecodeStopped is raised.
     """
     order = sorted(range(len(times_s)), key=times_s.__getitem__)
     workers = _worker_count(len(order)) if workers is None else max(1, min(workers, len(order)))
@@ -43,7 +52,7 @@ def pyav_frames(
     timestamps: list[float] = [0.0] * len(times_s)
 
     def decode_run(run: list[int]) -> None:
-        _decode_run(path, run, times_s, frames, timestamps, threads_per_decoder, accurate)
+        _decode_run(path, run, times_s, frames, timestamps, threads_per_decoder, accurate, stored_size, should_stop)
 
     if workers == 1:
         decode_run(runs[0])
@@ -67,7 +76,8 @@ def _usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _decode_run(path, run: list[int], times_s, frames: list, timestamps: list, threads: int, accurate: bool) -> None:
+def _decode_run(path, run: list[int], times_s, frames: list, timestamps: list, threads: int, accurate: bool,
+                stored_size: tuple[int, int] | None = None, should_stop: Callable[[], bool] | None = None) -> None:
     """Decode the targets ``run`` (indices into ``times_s``, ascending times) into ``frames``/``timestamps``."""
     name = os.path.basename(os.fspath(path))
     with open_container(path) as container:
@@ -78,7 +88,12 @@ def _decode_run(path, run: list[int], times_s, frames: list, timestamps: list, t
         origin_s = time_origin_s(container)
         try:
             for index in run:
+                if should_stop is not None and should_stop():
+                    raise DecodeStopped()
                 frame = reader.frame_at(times_s[index] + origin_s)
+                if stored_size is not None and (frame.width, frame.height) != stored_size:
+                    frame = frame.reformat(width=stored_size[0], height=stored_size[1], format="rgb24",
+                                           interpolation="AREA")
                 frames[index] = frame.to_ndarray(format="rgb24")  # [h, w, 3] uint8
                 timestamps[index] = float(frame.pts * stream.time_base) - origin_s
         except av.error.FFmpegError as exc:

@@ -2,10 +2,11 @@
 
     backend = VideoLlamaBackend(Path("~/models/video-llama-2-7b"), device="auto")
     backend.load()
-    for piece in backend.answer([Turn("user", "What do you hear?")], [SegmentRef("a.mp4", 65, 80)]):
+    for piece in backend.answer([Turn("user", "What do you hear?", (SegmentRef("a.mp4", 65, 80),))]):
         print(piece, end="")
 
-One question, step by step (videollama-spec.md §2-§4):
+One question, step by step (videollama-spec.md §2-§4; loading, planning, Stop and errors are the shared
+core_model.backends.transformers_base's):
  1. Each distinct medium of the conversation, where it first appears, becomes embeddings: a segment -> 32 video
     tokens (8 frames by the original's index rule) and, when the segment's audio is asked for and the model has the
     audio branch, 8 audio tokens (no audio track: video only, as the original demo falls back); an image -> 32
@@ -18,37 +19,31 @@ One question, step by step (videollama-spec.md §2-§4):
     ("</s>" / "###") ends the stream. ``options=None`` means the original demo's settings (sampling, top_p 0.9,
     temperature 1.0, 300 new tokens); ``GenerationOptions(temperature=0)`` is greedy.
 
-Precision: LLM in 4-bit NF4 on CUDA by default; encoders fp16 on CUDA, fp32 on the CPU. A recording (AudioRef,
+Precision: the one device policy (core_model.backends.policy): LLM in 4-bit NF4 on CUDA by default, encoders in
+its compute dtype (bf16 from Ampere on, fp16 before, fp32 on the CPU). A recording (AudioRef,
 e.g. a voice question) goes through the same audio branch (8 clips over the recording) with the audio half of the
 original's audio+video sentence; the original demo itself only hears a video's soundtrack.
 """
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from core_model.backends.base import (
     AudioRef,
-    BackendError,
-    CancelToken,
     Capabilities,
-    Conversation,
     GenerationOptions,
     ImageRef,
     MediaRef,
     MemoryEstimate,
-    ModelLoadError,
-    OutOfMemoryError,
-    ProgressCallback,
-    RunInfo,
     SegmentRef,
+    Turn,
     UnsupportedMediaError,
-    check_media_supported,
 )
-from core_model.device import ensure_device_present, free_device_memory, requested_device
+from core_model.backends.transformers_base import PreparedRequest, TransformersBackend
+from core_model.budget import ModelCosts, Plan
+from core_model.errors import MediaError, ModelLoadError
 from core_model.videollama import prompts
 
 ORIGINAL_OPTIONS = GenerationOptions(max_new_tokens=300, temperature=1.0, top_p=0.9, num_frames=8)
@@ -58,73 +53,56 @@ CACHE_SIZE = 32
 """Media embeddings kept (each ~40 x llm_hidden values: ~0.3 MB in fp16 for 7B)."""
 
 
-class VideoLlamaBackend:
+class VideoLlamaBackend(TransformersBackend):
     """Backend protocol implementation (core_model.backends.base.Backend) for Video-LLaMA folders."""
 
-    def __init__(self, folder: Path | str, device: str = "auto", load_in_4bit: bool | None = None) -> None:
-        from core_model.backends.quantization import use_4bit
+    default_options = ORIGINAL_OPTIONS
+    resends_earlier_media = True  # embeddings are cached: the original's chat keeps its media at no encoder cost
+    decodes_own_media = True  # its processor reads frames with decord's in-decoder resize, bit-exact with the original
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        super().__init__(*args, **kwargs)
+
+    # -- family hooks -------------------------------------------------------------------------------------------
+
+    def _read_config(self):
         from core_model.videollama.configuration_videollama import VideoLlamaConfig
 
-        self.folder = Path(folder)
-        self.device = requested_device(device)
-        self.load_in_4bit = use_4bit(self.device, load_in_4bit)
         try:
-            self.config = VideoLlamaConfig.from_json_file(self.folder)
-        except (OSError, ValueError, TypeError) as exc:
+            return VideoLlamaConfig.from_json_file(self.folder)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise ModelLoadError(f"'{self.folder}' is not a readable Video-LLaMA folder: {exc}") from exc
-        self.model_id = self.folder.name
+
+    def _capabilities(self) -> Capabilities:
         # audio: the segment's soundtrack (and a recording) through the audio branch, when the folder has one
-        self.capabilities = Capabilities(video=True, audio=self.config.has_audio, image=True)
-        self.last_run = RunInfo(model_id=self.model_id)
-        self._cancel = CancelToken()
-        self._model = None
-        self._processor = None
-        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        return Capabilities(video=True, audio=self.config.has_audio, image=True)
 
-    # ------------------------------------------------------------------------------------------------------------
-    # Loading
-    # ------------------------------------------------------------------------------------------------------------
+    def _costs(self) -> ModelCosts:
+        from core_model.backends.costs import videollama_costs
 
-    @property
-    def is_loaded(self) -> bool:
-        return self._model is not None
+        vision = {"image_size": self.config.vision_config.image_size,
+                  "patch_size": self.config.vision_config.patch_size,
+                  "hidden_size": self.config.vision_config.hidden_size,
+                  "intermediate_size": self.config.vision_config.intermediate_size}
+        return videollama_costs(self.config.text_config, vision, self.config.max_frame_positions,
+                                dtype_bytes=self.policy.dtype_bytes)
 
-    @property
-    def encoder_dtype(self):
-        import torch
-
-        return torch.float16 if self.device == "cuda" else torch.float32
-
-    def load(self, progress: ProgressCallback | None = None) -> None:
-        """Encoders, Q-Formers and LLM onto the device. ModelLoadError / OutOfMemoryError with plain messages."""
-        if self.is_loaded:
-            return
-        ensure_device_present(self.device)
-        import torch
-
-        from core_model.videollama.modeling_videollama import ModelFilesError, VideoLlama
+    def _load_processor(self):
         from core_model.videollama.processing_videollama import VideoLlamaProcessor
 
-        report = progress or (lambda fraction, message: None)
-        report(0.0, "Loading Video-LLaMA" + (" (LLM in 4-bit)" if self.load_in_4bit else ""))
-        try:
-            model = VideoLlama.from_pretrained(
-                self.folder, device=self.device, dtype=self.encoder_dtype, load_in_4bit=self.load_in_4bit
-            )
-        except torch.OutOfMemoryError as exc:
-            free_device_memory(self.device)
-            raise OutOfMemoryError(f"Video-LLaMA does not fit in {self.device.upper()} memory while loading.") from exc
-        except (ModelFilesError, OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise ModelLoadError(f"Cannot load Video-LLaMA from '{self.folder}': {exc}") from exc
-        self._processor = VideoLlamaProcessor.from_pretrained(self.folder)
-        self._model = model
-        report(1.0, "Ready")
+        return VideoLlamaProcessor.from_pretrained(self.folder)
+
+    def _load_model(self, kwargs: dict[str, Any]):
+        from core_model.videollama.modeling_videollama import VideoLlama
+
+        return VideoLlama.from_pretrained(
+            self.folder, device=self.device, dtype=self.policy.dtype, load_in_4bit=self.load_in_4bit
+        )
 
     def unload(self) -> None:
-        self._model = None
-        self._processor = None
         self._cache.clear()
-        free_device_memory(self.device)
+        super().unload()
 
     def memory_estimate(self) -> MemoryEstimate:
         """Per-part memory from config.json alone (nothing is loaded): see core_model.videollama.memory."""
@@ -132,112 +110,75 @@ class VideoLlamaBackend:
 
         return plan_from_config(self.folder, device=self.device, load_in_4bit=self.load_in_4bit)
 
-    # ------------------------------------------------------------------------------------------------------------
-    # Answering
-    # ------------------------------------------------------------------------------------------------------------
+    # -- the request ---------------------------------------------------------------------------------------
 
-    def cancel(self) -> None:
-        self._cancel.cancel()
-
-    def answer(self, conversation: Conversation, options: GenerationOptions | None = None) -> Iterator[str]:
-        """Stream the answer to the last user turn. ``options=None``: the original demo's sampling settings."""
-        media = conversation[-1].media if conversation else ()
+    def _build_inputs(self, turns: list[tuple[Turn, list[Any]]], plan: Plan, options: GenerationOptions
+                      ) -> PreparedRequest:
+        """The original's Conversation, its placeholders' embeddings spliced in, cut on the left to fit."""
         import torch
 
-        from core_model.backends.generation import GenerationStats, finish_run, stream_generate
-
-        options = options or ORIGINAL_OPTIONS
-        if not conversation or conversation[-1].role != "user":
-            raise BackendError("The conversation must end with a question from the user.")
-        check_media_supported(self.capabilities, list(media) + [m for turn in conversation for m in turn.media])
-        self._cancel.reset()
-        run = RunInfo(model_id=self.model_id)
-        self.last_run = run
-        started_at = time.perf_counter()
-        self.load()
-        model = self._model
-
-        try:
-            with torch.inference_mode():
-                conv, embeds = self._build_prompt(conversation, media, options, run)
-                inputs_embeds = model.embed_prompt(conv.prompt(), embeds)  # [1, L, llm_hidden]
-        except torch.OutOfMemoryError as exc:
-            free_device_memory(self.device)
-            raise OutOfMemoryError(f"Out of {self.device.upper()} memory while encoding the media.") from exc
+        frames_per_segment = iter(segment.num_frames for segment in plan.segments)
+        first_kind = None
+        embeds: list = []
+        frame_times: list[float] = []
+        used_audio = False
+        conv = None
+        template = self.config.conv_template
+        with torch.inference_mode():
+            for turn, refs in turns:
+                if turn.role == "assistant":
+                    conv = conv or prompts.Conversation.for_media(first_kind, template)
+                    conv.add_answer(turn.text)
+                    continue
+                pending: list[tuple[str, Sequence[float]]] = []
+                for ref in refs:
+                    frames = next(frames_per_segment) if isinstance(ref, SegmentRef) else 0
+                    encoded = self._encode(ref, frames)
+                    kind = encoded["kind"]
+                    first_kind = first_kind or kind
+                    pending.append((kind, encoded["relative_times_s"]))
+                    embeds += [encoded[name] for name in prompts.media_order(kind)]
+                    if isinstance(ref, SegmentRef):
+                        frame_times += encoded["times_s"]
+                    used_audio = used_audio or kind in ("video_audio", "audio")
+                conv = conv or prompts.Conversation.for_media(first_kind, template)
+                for kind, times in pending:
+                    conv.add_media(kind, times)
+                conv.ask(turn.text)
+            prompt = conv.prompt()
+            inputs_embeds = self._model.embed_prompt(prompt, embeds)  # [1, L, llm_hidden]
         budget = prompts.MAX_CONTEXT_TOKENS - options.max_new_tokens  # Chat.answer: cut on the left
         if inputs_embeds.shape[1] > budget > 0:
             inputs_embeds = inputs_embeds[:, -budget:]
-        run.prepare_s = time.perf_counter() - started_at
-
-        if options.seed is not None:
-            torch.manual_seed(options.seed)
-        kwargs = self._generate_kwargs(options, conv.template)
         inputs = {
             "inputs_embeds": inputs_embeds,
             "attention_mask": torch.ones(inputs_embeds.shape[:2], dtype=torch.long, device=inputs_embeds.device),
         }
-        stats = GenerationStats()
-        try:
-            pieces = stream_generate(model.llm, inputs, model.tokenizer, self._cancel, stats, **kwargs)
-            yield from _cut_at(pieces, conv.stop_text)
-        except torch.OutOfMemoryError as exc:
-            free_device_memory(self.device)
-            raise OutOfMemoryError(f"Out of {self.device.upper()} memory while answering.") from exc
-        finally:
-            finish_run(run, stats, started_at)
+        return PreparedRequest(
+            inputs=inputs, generate_kwargs=self._generate_kwargs(options, template), processor_kwargs={}, plan=plan,
+            prompt=prompt, used_audio=used_audio, frame_timestamps_s=frame_times, stop_text=conv.stop_text,
+        )
 
-    def _build_prompt(self, conversation, media, options, run):
-        """The original's Conversation and the embeddings for its placeholders, in order."""
-        first_kind = None
-        embeds = []
-        conv = None
-        seen: set[MediaRef] = set()
-        template = self.config.conv_template
-        pending: list[tuple[str, Sequence[float]]] = []
-        for index, turn in enumerate(conversation):
-            if turn.role == "assistant":
-                conv = conv or prompts.Conversation.for_media(first_kind, template)
-                conv.add_answer(turn.text)
-                continue
-            refs = media if index == len(conversation) - 1 else turn.media
-            pending = []
-            for ref in refs:
-                if ref in seen:
-                    continue
-                seen.add(ref)
-                encoded = self._encode(ref, options)
-                kind = encoded["kind"]
-                first_kind = first_kind or kind
-                pending.append((kind, encoded["relative_times_s"]))
-                embeds += [encoded[name] for name in prompts.media_order(kind)]
-                if isinstance(ref, SegmentRef):
-                    run.frame_timestamps_s += encoded["times_s"]
-                run.used_audio = run.used_audio or kind in ("video_audio", "audio")
-            conv = conv or prompts.Conversation.for_media(first_kind, template)
-            for kind, times in pending:
-                conv.add_media(kind, times)
-            conv.ask(turn.text)
-        run.plan = self._describe(options, run)
-        return conv, embeds
+    def _generate(self, request: PreparedRequest, stats) -> Iterator[str]:
+        from core_model.backends.generation import stream_generate
 
-    def _describe(self, options, run) -> str:
-        size = self.config.vision_config.image_size
-        return f"{len(run.frame_timestamps_s)} frames at {size} px" + (", with audio" if run.used_audio else "")
+        model = self._model
+        pieces = stream_generate(model.llm, request.inputs, model.tokenizer, self._cancel, stats,
+                                 **request.generate_kwargs)
+        return _cut_at(pieces, request.stop_text)
 
-    def _encode(self, ref: MediaRef, options: GenerationOptions) -> dict[str, Any]:
+    def _encode(self, ref: MediaRef, num_frames: int) -> dict[str, Any]:
         """Embeddings of one medium, from the cache when the same file/segment/settings was encoded before."""
         from core_model.store.fingerprint import fingerprint_file
 
         try:
             fingerprint = fingerprint_file(ref.path)
         except OSError as exc:
-            from core_model.media import MediaError
-
             raise MediaError(f"cannot read '{ref.path}': {exc.strerror or exc}") from None
-        settings = (self.device, str(self.encoder_dtype))
+        settings = (self.device, self.policy.dtype_name)
         if isinstance(ref, SegmentRef):
             with_audio = ref.include_audio and self.config.has_audio
-            key = ("segment", fingerprint, ref.start_s, ref.end_s, options.num_frames, with_audio, settings)
+            key = ("segment", fingerprint, ref.start_s, ref.end_s, num_frames, with_audio, settings)
         elif isinstance(ref, AudioRef):
             key = ("audio", fingerprint, settings)
         else:
@@ -245,8 +186,9 @@ class VideoLlamaBackend:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        self._checkpoint("encoders")
         if isinstance(ref, SegmentRef):
-            encoded = self._encode_segment(ref, options, with_audio)
+            encoded = self._encode_segment(ref, num_frames, with_audio)
         elif isinstance(ref, AudioRef):
             encoded = self._encode_recording(ref)
         else:
@@ -256,11 +198,11 @@ class VideoLlamaBackend:
             self._cache.popitem(last=False)
         return encoded
 
-    def _encode_segment(self, ref: SegmentRef, options: GenerationOptions, with_audio: bool) -> dict[str, Any]:
+    def _encode_segment(self, ref: SegmentRef, num_frames: int, with_audio: bool) -> dict[str, Any]:
         from core_model.videollama.processing_videollama import NoAudioError
 
-        num_frames = min(options.num_frames, self.config.max_frame_positions)  # the frame embedding knows 32
         pixel_values, times_s = self._processor.video(ref.path, ref.start_s, ref.end_s, n_frames=num_frames)
+        self._checkpoint("encoders")
         video = self._model.encode_video(pixel_values[None])  # [1, Qv, llm_hidden]
         audio = None
         if with_audio:
@@ -269,6 +211,7 @@ class VideoLlamaBackend:
             except NoAudioError:
                 features = None  # the original demo: "no audio is found", video only
             if features is not None:
+                self._checkpoint("encoders")
                 audio = self._model.encode_audio(features[None])  # [1, Qa, llm_hidden]
         start_s = ref.start_s or 0.0
         return {

@@ -15,10 +15,9 @@ from core_model.budget import (
     SAFETY,
     BudgetPlanner,
     SegmentSpec,
-    gemma4_costs,
-    qwen_omni_costs,
     stream_with_oom_retry,
 )
+from core_model.backends.costs import gemma4_costs, qwen_omni_costs
 
 GIB = 2**30
 HD = (1280, 720)

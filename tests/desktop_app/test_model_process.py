@@ -9,6 +9,7 @@ import pytest
 
 from core_model.backends.base import GenerationOptions, ModelLoadError, SegmentRef, Turn
 from desktop_app.workers.model_process import ModelProcessError, ProcessBackend
+from tests.asking import with_media
 
 
 def test_model_process_streams_cancels_and_aborts(tiny_vlm_dir, gui_video):
@@ -22,14 +23,14 @@ def test_model_process_streams_cancels_and_aborts(tiny_vlm_dir, gui_video):
         segment = SegmentRef(str(gui_video), 1.0, 3.0, include_audio=False)
         options = GenerationOptions(num_frames=2, max_new_tokens=400)
         pieces = []
-        for piece in backend.answer([Turn("user", "What is it?", (segment,))], [segment], options):
+        for piece in backend.answer(with_media([Turn("user", "What is it?", (segment,))], [segment]), options):
             pieces.append(piece)
             if len(pieces) == 3:
                 backend.cancel()
         assert 3 <= len(pieces) < 50 and backend.last_run.stopped
         # the same process answers again after a cancel
         short = GenerationOptions(num_frames=2, max_new_tokens=5)
-        again = list(backend.answer([Turn("user", "Again?", (segment,))], [segment], short))
+        again = list(backend.answer(with_media([Turn("user", "Again?", (segment,))], [segment]), short))
         assert again and not backend.last_run.stopped
     finally:
         backend.unload()

@@ -11,6 +11,7 @@ from typing import Iterator
 
 from core_model.backends import AudioRef, GenerationOptions, ImageRef, SegmentRef, Turn, load_backend
 from tests.fixtures.tiny_omni import TINY_OMNI_WORDS
+from tests.asking import with_media
 
 OPTIONS = GenerationOptions(num_frames=4, max_new_tokens=6)
 
@@ -34,7 +35,7 @@ def count_tokens(inputs, tokenizer, token: str) -> int:
 def answer_about_segment(backend, video: Path):
     """Ask about 1-4 s of ``video`` (with its audio): at least 3 streamed pieces of tiny words. Returns last_run."""
     segment = SegmentRef(str(video), 1.0, 4.0)
-    pieces = list(backend.answer([Turn("user", "what is in this video ?")], [segment], OPTIONS))
+    pieces = list(backend.answer(with_media([Turn("user", "what is in this video ?")], [segment]), OPTIONS))
 
     assert len(pieces) >= 3
     assert set("".join(pieces).split()) <= ANSWER_WORDS
@@ -44,10 +45,10 @@ def answer_about_segment(backend, video: Path):
 def answer_about_image_and_recording(backend, image: Path, recording: Path):
     """Ask about an image and a recording: answered, audio used, both in the inputs. Returns the prepared request."""
     media = [ImageRef(str(image)), AudioRef(str(recording))]
-    pieces = list(backend.answer([Turn("user", "what do you see and hear ?")], media, OPTIONS))
+    pieces = list(backend.answer(with_media([Turn("user", "what do you see and hear ?")], media), OPTIONS))
 
     assert len(pieces) >= 3 and backend.last_run.used_audio
-    request = backend.prepare([Turn("user", "what do you see and hear ?")], media, OPTIONS)
+    request = backend.prepare(with_media([Turn("user", "what do you see and hear ?")], media), OPTIONS)
     assert "pixel_values" in request.inputs and "input_features" in request.inputs
     return request
 
@@ -56,7 +57,7 @@ def answer_cancelled_after_two_pieces(backend, video: Path) -> list[str]:
     """Ask for 200 tokens about 0-2 s of ``video`` and cancel from another thread at the second piece."""
     options = GenerationOptions(num_frames=4, max_new_tokens=200)
     pieces = []
-    for piece in backend.answer([Turn("user", "what is here ?")], [SegmentRef(str(video), 0, 2)], options):
+    for piece in backend.answer(with_media([Turn("user", "what is here ?")], [SegmentRef(str(video), 0, 2)]), options):
         pieces.append(piece)
         if len(pieces) == 2:
             threading.Thread(target=backend.cancel).start()
@@ -72,7 +73,7 @@ def check_four_bit_on_cpu(folder: Path, image: Path, module_types: dict[str, typ
         for name, module_type in module_types.items():
             assert types[name] is module_type, name
         options = GenerationOptions(max_new_tokens=3)
-        pieces = list(backend.answer([Turn("user", "what is this ?")], [ImageRef(str(image))], options))
+        pieces = list(backend.answer(with_media([Turn("user", "what is this ?")], [ImageRef(str(image))]), options))
         assert pieces and backend.last_run.num_new_tokens == 3
     finally:
         backend.unload()

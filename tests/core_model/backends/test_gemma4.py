@@ -19,6 +19,7 @@ from tests.core_model.backends.omni_checks import (
     loaded_on_cpu,
 )
 from tests.fixtures.tiny_omni import tiny_gemma4_dir  # noqa: F401  (fixture)
+from tests.asking import with_media
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_answers_about_a_segment_with_audio_streaming(gemma, video_with_audio):
 
 
 def test_frames_carry_their_file_times_and_audio_is_its_own_item(gemma, video_with_audio):
-    request = gemma.prepare([Turn("user", "what is said ?")], [SegmentRef(str(video_with_audio), 1.0, 4.0)], OPTIONS)
+    request = gemma.prepare(with_media([Turn("user", "what is said ?")], [SegmentRef(str(video_with_audio), 1.0, 4.0)]), OPTIONS)
     tokenizer = gemma.processor.tokenizer
     text = tokenizer.decode(request.inputs["input_ids"][0])
     assert "00 : 01" in text and "00 : 03" in text  # "mm:ss" of frames at ~1.5 s and ~3.5 s in the file
@@ -59,22 +60,22 @@ def test_greedy_overrides_the_sampling_generation_config(gemma, video_with_audio
     assert gemma.model.generation_config.do_sample  # as released
     segment = SegmentRef(str(video_with_audio), 0.0, 2.0)
     conversation = [Turn("user", "what is here ?")]
-    first = "".join(gemma.answer(conversation, [segment], OPTIONS))
-    second = "".join(gemma.answer(conversation, [segment], OPTIONS))
+    first = "".join(gemma.answer(with_media(conversation, [segment]), OPTIONS))
+    second = "".join(gemma.answer(with_media(conversation, [segment]), OPTIONS))
     assert first == second
-    assert gemma.prepare(conversation, [segment], OPTIONS).generate_kwargs["do_sample"] is False
+    assert gemma.prepare(with_media(conversation, [segment]), OPTIONS).generate_kwargs["do_sample"] is False
 
 
 def test_two_turns_keep_the_first_segment_and_its_audio(gemma, video_with_audio):
     segment = SegmentRef(str(video_with_audio), 1.0, 4.0)
     first = [Turn("user", "what is in this video ?", (segment,))]
-    answer = "".join(gemma.answer(first, [segment], OPTIONS))
+    answer = "".join(gemma.answer(with_media(first, [segment]), OPTIONS))
     second = first + [Turn("assistant", answer), Turn("user", "and the sound ?", (segment,))]
-    request = gemma.prepare(second, [segment], OPTIONS)  # the GUI attaches the segment again: used once
+    request = gemma.prepare(with_media(second, [segment]), OPTIONS)  # the GUI attaches the segment again: used once
     tokenizer = gemma.processor.tokenizer
     assert count_tokens(request.inputs, tokenizer, "<|audio>") == 1
     assert count_tokens(request.inputs, tokenizer, "<|video|>") == 390
-    assert len(list(gemma.answer(second, [segment], OPTIONS))) >= 3
+    assert len(list(gemma.answer(with_media(second, [segment]), OPTIONS))) >= 3
 
 
 def test_answers_about_an_image_and_a_recording(gemma, image_png, audio_only):
@@ -105,7 +106,8 @@ def test_four_bit_on_cpu_keeps_towers_projections_and_head_in_16_bit(tiny_gemma4
 
 
 def test_on_cuda_the_per_layer_embeddings_stay_on_the_cpu(gemma, monkeypatch):
-    from core_model.backends import gemma4, omni
+    from core_model.backends import gemma4
+    from core_model.backends import policy as omni
 
     monkeypatch.setattr(omni, "compute_dtype", lambda device: torch.bfloat16)
     policy = omni.load_policy("cuda", True, Gemma4Backend.skip_modules)

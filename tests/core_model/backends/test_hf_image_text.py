@@ -23,6 +23,7 @@ from core_model.backends.hf_image_text import ImageTextToTextBackend, video_meta
 from core_model.backends.segment_frames import sample_segment
 from core_model.media import MediaError
 from tests.fixtures.tiny_vlm import TINY_VLM_VOCAB
+from tests.asking import with_media
 
 QUESTION = "What is the man doing in this video?"
 _WORDS = set(TINY_VLM_VOCAB) | set(".,?!:'-")
@@ -31,7 +32,7 @@ _WORDS = set(TINY_VLM_VOCAB) | set(".,?!:'-")
 def _ask(backend, media, max_new_tokens=12, num_frames=4, conversation=None):
     conversation = conversation or [Turn("user", QUESTION)]
     options = GenerationOptions(max_new_tokens=max_new_tokens, num_frames=num_frames)
-    return list(backend.answer(conversation, media, options))
+    return list(backend.answer(with_media(conversation, media), options))
 
 
 def test_registry_picks_this_backend_for_a_qwen2_vl_folder(tiny_vlm_dir):
@@ -53,7 +54,7 @@ def test_answers_a_question_about_a_segment(tiny_backend, video_with_audio):
     assert run.num_new_tokens == 12  # the tiny model never ends a turn by itself
     assert not run.stopped and not run.used_audio
     assert 0 < run.prepare_s <= run.first_token_s <= run.total_s
-    assert run.plan == "4 frames over 2.0 s (2.00 fps)"
+    assert run.plan == "2 s at 2 fps, 320 px"  # the planner's words: length, rate, decoded size
 
 
 def test_streams_several_pieces_that_match_a_plain_generate(tiny_backend, video_with_audio):
@@ -61,7 +62,7 @@ def test_streams_several_pieces_that_match_a_plain_generate(tiny_backend, video_
     pieces = _ask(tiny_backend, media, max_new_tokens=16)
     assert len(pieces) >= 5
     # The same inputs through generate() without streaming decode to the same text.
-    inputs, _ = tiny_backend._prepare([Turn("user", QUESTION)], media, GenerationOptions(num_frames=4))
+    inputs = tiny_backend.prepare(with_media([Turn("user", QUESTION)], media), GenerationOptions(num_frames=4)).inputs
     with torch.inference_mode():
         out = tiny_backend._model.generate(**inputs, max_new_tokens=16, do_sample=False)
     plain = tiny_backend._processor.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
@@ -74,9 +75,8 @@ def test_segment_goes_in_as_a_video_with_its_timing(tiny_backend, video_with_aud
     assert metadata.timestamps == pytest.approx(clip.timestamps_s, abs=0.5 / 30)  # 30 fps file
     assert metadata.sampled_fps == pytest.approx(6 / 3.0, rel=0.05)
     assert metadata.duration == pytest.approx(3.0)
-    inputs, clips = tiny_backend._prepare(
-        [Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 4.0)], GenerationOptions(num_frames=6)
-    )
+    inputs = tiny_backend.prepare(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 4.0)]),
+                                  GenerationOptions(num_frames=6)).inputs
     assert "pixel_values_videos" in inputs and "pixel_values" not in inputs
     assert inputs["video_grid_thw"][0, 0].item() == 3  # 6 frames / temporal patch of 2
 
@@ -85,19 +85,17 @@ def test_images_and_earlier_turns_media(tiny_backend, video_with_audio, image_pn
     segment = SegmentRef(str(video_with_audio), 1.0, 3.0)
     other_segment = SegmentRef(str(video_with_audio), 3.0, 4.5)
     history = [Turn("user", "What is this?", (segment,)), Turn("assistant", "a red square")]
-    # The same segment again: shown once, where it first appeared.
-    inputs, clips = tiny_backend._prepare(
-        history + [Turn("user", "And now?")], [segment, ImageRef(str(image_png))], GenerationOptions(num_frames=4)
-    )
-    assert len(clips) == 1 and inputs["video_grid_thw"].shape[0] == 1
-    assert inputs["image_grid_thw"].shape[0] == 1
-    # A different segment: both are shown, in order.
-    inputs, clips = tiny_backend._prepare(
-        history + [Turn("user", "And now?")], [other_segment], GenerationOptions(num_frames=4)
-    )
-    assert [c.start_s for c in clips] == [1.0, 3.0] and inputs["video_grid_thw"].shape[0] == 2
+    # Only the question's media are sent; the earlier turn goes as its text, noting what it was about.
+    request = tiny_backend.prepare(with_media(history + [Turn("user", "And now?")], [segment, ImageRef(str(image_png))]),
+                                   GenerationOptions(num_frames=4))
+    assert len(request.segments) == 1 and request.inputs["video_grid_thw"].shape[0] == 1
+    assert request.inputs["image_grid_thw"].shape[0] == 1
+    assert "[About the video 0:01-0:03] What is this?" in request.prompt and "a red square" in request.prompt
+    request = tiny_backend.prepare(with_media(history + [Turn("user", "And now?")], [other_segment]),
+                                   GenerationOptions(num_frames=4))
+    assert [s.clip.start_s for s in request.segments] == [3.0] and request.inputs["video_grid_thw"].shape[0] == 1
     pieces = _ask(tiny_backend, [other_segment], conversation=history + [Turn("user", "And now?")])
-    assert pieces and len(tiny_backend.last_run.frame_timestamps_s) == 8
+    assert pieces and len(tiny_backend.last_run.frame_timestamps_s) == 3  # 1.5 s at the planner's 2 fps
 
 
 def test_image_only_question(tiny_backend, image_png):
@@ -106,10 +104,7 @@ def test_image_only_question(tiny_backend, image_png):
 
 
 def test_cancel_stops_generation_within_a_token(tiny_backend, video_with_audio):
-    stream = tiny_backend.answer(
-        [Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)],
-        GenerationOptions(max_new_tokens=5000, num_frames=4),
-    )
+    stream = tiny_backend.answer(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)]), GenerationOptions(max_new_tokens=5000, num_frames=4))
     pieces = []
     cancelled_at = None
     for piece in stream:
@@ -129,9 +124,8 @@ def test_cancel_stops_generation_within_a_token(tiny_backend, video_with_audio):
 def test_cancel_counts_at_most_one_more_token(tiny_backend, video_with_audio):
     from core_model.backends.generation import GenerationStats, stream_generate
 
-    inputs, _ = tiny_backend._prepare(
-        [Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)], GenerationOptions(num_frames=4)
-    )
+    inputs = tiny_backend.prepare(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)]),
+                                  GenerationOptions(num_frames=4)).inputs
     stats = GenerationStats()
     token = tiny_backend._cancel
     token.reset()
@@ -146,10 +140,7 @@ def test_cancel_counts_at_most_one_more_token(tiny_backend, video_with_audio):
 
 
 def test_leaving_the_stream_early_stops_generation(tiny_backend, video_with_audio):
-    stream = tiny_backend.answer(
-        [Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)],
-        GenerationOptions(max_new_tokens=5000, num_frames=4),
-    )
+    stream = tiny_backend.answer(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)]), GenerationOptions(max_new_tokens=5000, num_frames=4))
     for index, _ in enumerate(stream):
         if index == 2:
             break
@@ -183,7 +174,7 @@ def test_memory_estimate_counts_the_weights(tiny_backend):
     estimate = tiny_backend.memory_estimate()
     num_params = sum(p.numel() for p in tiny_backend._model.parameters())
     assert estimate.device == "cpu"
-    assert estimate.parts_bytes["weights"] == num_params * 4  # float32 on the CPU
+    assert estimate.parts_bytes["weights"] == pytest.approx(num_params * 4, rel=0.01)  # float32 on the CPU
     assert estimate.parts_bytes["kv_cache"] > 0 and estimate.total_bytes > estimate.parts_bytes["weights"]
 
 
@@ -220,7 +211,7 @@ def test_unreadable_video_and_bad_conversations(tiny_backend, text_as_video):
     with pytest.raises(BackendError, match="end with the user"):
         _ask(tiny_backend, [], conversation=[Turn("user", "hi"), Turn("assistant", "hello")])
     with pytest.raises(BackendError, match="no question"):
-        list(tiny_backend.answer([], []))
+        list(tiny_backend.answer(with_media([], [])))
 
 
 def test_out_of_memory_while_answering_becomes_a_plain_error(tiny_backend, video_with_audio, monkeypatch):
@@ -230,7 +221,7 @@ def test_out_of_memory_while_answering_becomes_a_plain_error(tiny_backend, video
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     monkeypatch.setattr(tiny_backend._model, "generate", generate_out_of_memory)
-    with pytest.raises(OutOfMemoryError, match="ran out of CPU memory while answering. Try fewer frames"):
+    with pytest.raises(OutOfMemoryError, match="ran out of memory .RAM., even after lowering the frame rate"):
         _ask(tiny_backend, [SegmentRef(str(video_with_audio), 1.0, 3.0)])
     monkeypatch.undo()
     assert _ask(tiny_backend, [], max_new_tokens=3, conversation=[Turn("user", "hello")])  # usable afterwards
@@ -246,7 +237,7 @@ def test_smolvlm2_gets_each_frames_time_in_its_prompt(tiny_smolvlm_dir, video_wi
     timestamps_s = backend.last_run.frame_timestamps_s
     assert len(timestamps_s) == 4 and all(1.0 <= t <= 4.0 for t in timestamps_s)
 
-    inputs, _ = backend._prepare([Turn("user", QUESTION)], [segment], GenerationOptions(num_frames=4))
+    inputs = backend.prepare(with_media([Turn("user", QUESTION)], [segment]), GenerationOptions(num_frames=4)).inputs
     prompt = backend._processor.tokenizer.decode(inputs["input_ids"][0]).replace(" ", "")
     # The times in the file (not from the segment's start), as SmolVLM2 writes them (MM:SS, whole seconds).
     expected = [f"{int(t) // 60:02d}:{int(t) % 60:02d}" for t in timestamps_s]

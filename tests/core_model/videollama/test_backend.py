@@ -10,6 +10,7 @@ import torch
 
 from core_model.backends import GenerationOptions, ImageRef, SegmentRef, Turn, load_backend
 from core_model.videollama.backend import VideoLlamaBackend, _cut_at
+from tests.asking import with_media
 
 GREEDY = GenerationOptions(max_new_tokens=12, temperature=0.0)
 
@@ -50,7 +51,7 @@ def _expected_greedy(backend, prompt, embeds, max_new_tokens):
 
 def test_segment_with_audio_matches_a_hand_made_run(backend, counted, video_with_audio):
     segment = SegmentRef(str(video_with_audio), 1.0, 4.0, include_audio=True)
-    pieces = list(backend.answer([Turn("user", "What do you hear?", (segment,))], [segment], GREEDY))
+    pieces = list(backend.answer(with_media([Turn("user", "What do you hear?", (segment,))], [segment]), GREEDY))
     run = backend.last_run
     assert len(pieces) > 1 and "".join(pieces).strip()
     assert run.used_audio and len(run.frame_timestamps_s) == 8 and run.num_new_tokens == GREEDY.max_new_tokens
@@ -66,45 +67,44 @@ def test_segment_with_audio_matches_a_hand_made_run(backend, counted, video_with
 
 def test_follow_up_question_runs_no_encoder(backend, counted, video_with_audio):
     segment = SegmentRef(str(video_with_audio), 0.0, 3.0)
-    first = "".join(backend.answer([Turn("user", "What happens?", (segment,))], [segment], GREEDY))
+    first = "".join(backend.answer(with_media([Turn("user", "What happens?", (segment,))], [segment]), GREEDY))
     assert counted == {"video": 1, "audio": 1}
     conversation = [Turn("user", "What happens?", (segment,)), Turn("assistant", first),
                     Turn("user", "And then?", (segment,))]
-    second = "".join(backend.answer(conversation, [segment], GREEDY))
+    second = "".join(backend.answer(with_media(conversation, [segment]), GREEDY))
     assert counted == {"video": 1, "audio": 1}  # cached: no encoder ran for the follow-up
     assert second.strip()
     # other settings are another cache entry
-    list(backend.answer([Turn("user", "What happens?", (segment,))], [segment],
-                        GenerationOptions(max_new_tokens=2, num_frames=4)))
+    list(backend.answer(with_media([Turn("user", "What happens?", (segment,))], [segment]), GenerationOptions(max_new_tokens=2, num_frames=4)))
     assert counted == {"video": 2, "audio": 2}
 
 
 def test_multi_turn_prompt_is_the_originals(backend, video_with_audio):
     segment = SegmentRef(str(video_with_audio), 0.0, 3.0, include_audio=False)
     conversation = [Turn("user", "Q1", (segment,)), Turn("assistant", "A1"), Turn("user", "Q2")]
-    conv, embeds = backend._build_prompt(conversation, [], GREEDY, backend.last_run.__class__())
-    times = backend._encode(segment, GREEDY)["relative_times_s"]
+    request = backend.prepare(conversation, GREEDY)
+    times = backend._encode(segment, GREEDY.num_frames)["relative_times_s"]
     expected = backend._processor.prompt("Q2", media="video", frame_times_s=times, history=[("Q1", "A1")])
-    assert conv.prompt() == expected and len(embeds) == 1
+    assert request.prompt == expected and len(request.frame_timestamps_s) == GREEDY.num_frames
     assert expected.endswith("seconds.  Q1 [/INST] A1 </s><s>[INST] Q2 [/INST]")
 
 
 def test_segment_without_audio(backend, counted, video_with_audio, video_no_audio):
     segment = SegmentRef(str(video_with_audio), 0.0, 2.0, include_audio=False)
-    assert "".join(backend.answer([Turn("user", "What is shown?")], [segment], GREEDY)).strip()
+    assert "".join(backend.answer(with_media([Turn("user", "What is shown?")], [segment]), GREEDY)).strip()
     assert not backend.last_run.used_audio and counted == {"video": 1, "audio": 0}
     # a file without sound: audio asked for, video only (as the original demo falls back)
     silent = SegmentRef(str(video_no_audio), include_audio=True)
-    assert "".join(backend.answer([Turn("user", "What is shown?")], [silent], GREEDY)).strip()
+    assert "".join(backend.answer(with_media([Turn("user", "What is shown?")], [silent]), GREEDY)).strip()
     assert not backend.last_run.used_audio and counted == {"video": 2, "audio": 0}
     # more frames than the frame position embedding knows (8 in the tiny model): capped, not an error
-    list(backend.answer([Turn("user", "What is shown?")], [segment], GenerationOptions(max_new_tokens=1, num_frames=50)))
+    list(backend.answer(with_media([Turn("user", "What is shown?")], [segment]), GenerationOptions(max_new_tokens=1, num_frames=50)))
     assert len(backend.last_run.frame_timestamps_s) == 8
 
 
 def test_image(backend, counted, image_png):
     image = ImageRef(str(image_png))
-    answer = "".join(backend.answer([Turn("user", "Describe it.")], [image], GREEDY))
+    answer = "".join(backend.answer(with_media([Turn("user", "Describe it.")], [image]), GREEDY))
     assert answer.strip() and backend.last_run.frame_timestamps_s == []
     assert counted == {"video": 1, "audio": 0}
     processor = backend._processor
@@ -117,7 +117,7 @@ def test_cancel_stops_within_a_token(backend, video_with_audio):
     segment = SegmentRef(str(video_with_audio), 0.0, 2.0, include_audio=False)
     options = GenerationOptions(max_new_tokens=200, temperature=0.0)
     received = []
-    for piece in backend.answer([Turn("user", "Go on.")], [segment], options):
+    for piece in backend.answer(with_media([Turn("user", "Go on.")], [segment]), options):
         received.append(piece)
         if len(received) == 2:
             threading.Thread(target=backend.cancel).start()
@@ -131,7 +131,7 @@ def test_original_sampling_defaults(backend, video_with_audio):
     kwargs = backend._generate_kwargs(ORIGINAL_OPTIONS, "llama_2")
     assert kwargs["do_sample"] and kwargs["top_p"] == 0.9 and kwargs["temperature"] == 1.0
     assert kwargs["max_new_tokens"] == 300 and kwargs["eos_token_id"] == 2
-    assert "".join(backend.answer([Turn("user", "Hi")], [segment], GenerationOptions(
+    assert "".join(backend.answer(with_media([Turn("user", "Hi")], [segment]), GenerationOptions(
         max_new_tokens=4, temperature=1.0, seed=3))).strip()
 
 
@@ -155,8 +155,7 @@ def test_4bit_on_cpu_answers(converted_dir, video_with_audio):
     backend.load()
     assert any(isinstance(m, bnb.nn.Linear4bit) for m in backend._model.llm.modules())
     segment = SegmentRef(str(video_with_audio), 0.0, 2.0, include_audio=False)
-    answer = "".join(backend.answer([Turn("user", "What is shown?")], [segment],
-                                    GenerationOptions(max_new_tokens=4, temperature=0.0)))
+    answer = "".join(backend.answer(with_media([Turn("user", "What is shown?")], [segment]), GenerationOptions(max_new_tokens=4, temperature=0.0)))
     assert answer.strip() and backend.last_run.num_new_tokens == 4
     backend.unload()
 
@@ -181,13 +180,18 @@ def test_recording_goes_through_the_audio_branch(backend, counted, audio_only):
 
     assert backend.capabilities.audio
     recording = AudioRef(str(audio_only))
-    answer = "".join(backend.answer([Turn("user", "What is this sound?")], [recording], GREEDY))
+    answer = "".join(backend.answer(with_media([Turn("user", "What is this sound?")], [recording]), GREEDY))
     assert answer.strip() and backend.last_run.used_audio and counted == {"video": 0, "audio": 1}
-    conv, embeds = backend._build_prompt([Turn("user", "What is this sound?")], [recording], GREEDY,
-                                         backend.last_run.__class__())
-    assert conv.prompt() == ("[INST] <<SYS>>\n\n<</SYS>>\n\nClose your eyes, open your ears and you imagine only "
-                             "based on the sound that: <ImageHere>. What is this sound? [/INST]")
-    assert len(embeds) == 1 and embeds[0].shape[1] == backend.config.audio_qformer_config.num_query_tokens
+    request = backend.prepare([Turn("user", "What is this sound?", (recording,))], GREEDY)
+    assert request.prompt == ("[INST] <<SYS>>\n\n<</SYS>>\n\nClose your eyes, open your ears and you imagine only "
+                              "based on the sound that: <ImageHere>. What is this sound? [/INST]")
+    assert request.used_audio and request.frame_timestamps_s == []
+    # the one placeholder became the audio Q-Former's query tokens, spliced between the prompt's two halves
+    before, after = request.prompt.split("<ImageHere>")
+    tokenizer = backend.model.tokenizer
+    text_tokens = len(tokenizer(before)["input_ids"]) + len(tokenizer(after, add_special_tokens=False)["input_ids"])
+    num_query_tokens = backend.config.audio_qformer_config.num_query_tokens
+    assert request.inputs["inputs_embeds"].shape[1] == text_tokens + num_query_tokens
 
 
 def test_tampered_weights_are_refused_at_load(converted_dir, tmp_path):
