@@ -230,7 +230,6 @@ class Backend(Protocol):
 def check_media_supported(capabilities: Capabilities, media: Sequence[MediaRef], model_id: str = "") -> None:
     """Raise UnsupportedMediaError, naming the model, when ``media`` holds a kind ``capabilities`` lacks."""
     who = f"{model_id} " if model_id else "This model "
-    who = who[0].upper() + who[1:]
     for item in media:
         if isinstance(item, SegmentRef) and not capabilities.video:
             raise UnsupportedMediaError(f"{who}cannot look at video; choose a model that takes video.")

@@ -9,6 +9,8 @@ that an exception in any phase leaves the backend usable, and that a killed mode
     VIDI_FAILPOINTS="processor=raise:ValueError"  # raise ValueError("failpoint processor") there
     VIDI_FAILPOINTS="generation=kill"             # SIGKILL this process there
     VIDI_FAILPOINTS="processor=raise:MemoryError,decoding=sleep:0.5"
+    VIDI_FAILPOINTS="@/tmp/points.txt"           # read that file at each phase (a test rewrites it between
+                                                 # questions to steer a child process that is already running)
 
 The sleep polls ``should_stop`` so a cancel ends it at once, as real decoding would.
 """
@@ -38,6 +40,12 @@ def failpoint(phase: str, should_stop: Callable[[], bool] = lambda: False) -> No
     text = os.environ.get(FAILPOINTS_ENV)
     if not text:
         return
+    if text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError:
+            return
     action = _parse(text).get(phase)
     if action is None:
         return

@@ -6,42 +6,30 @@ kill the window: the GUI process never imports torch, and closing Vidi can alway
 the middle of ``from_pretrained``.
 
 Protocol (over one ``multiprocessing`` Pipe; the child is started with "spawn", never fork, as Qt runs threads):
-parent -> child ``("describe",)``, ``("load",)``, ``("answer", conversation, media, options)``, ``("unload",)``,
-``("quit",)``; child -> parent ``("described", info)``, ``("progress", fraction, message)``, ``("loaded", info)``,
-``("piece", text)``, ``("done", RunInfo)``, ``("error", kind, message)``. Cancel goes over a second pipe, which a
-thread of the child turns into ``backend.cancel()`` at once. No Qt is imported here: the child must not load Qt.
+parent -> child ``("describe",)``, ``("load",)``, ``("answer", conversation, options)``, ``("unload",)``,
+``("quit",)``; child -> parent ``("described", BackendInfo)``, ``("progress", fraction, message)``,
+``("loaded", BackendInfo)``, ``("piece", text)``, ``("done", RunInfo)``, ``("error", core_model.errors.to_wire)``.
+Every command ends with exactly one final message ("described", "loaded", "done", "unloaded" or "error"), so the
+parent always knows where a command ends, whatever went wrong in the child. Cancel goes over a second pipe, which
+a thread of the child turns into ``backend.cancel()`` at once. A child that dies (killed, out of memory, a crash
+in native code) is reported as ModelProcessError naming the signal or exit code, and the next command starts a
+new child. No Qt is imported here: the child must not load Qt.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import threading
-from dataclasses import dataclass
 from typing import Iterator
 
 from core_model.backends.base import BackendInfo, Capabilities, GenerationOptions, MemoryEstimate, RunInfo
 from core_model.errors import ModelProcessError, VidiError, from_wire, to_wire
 
+_FINAL = ("described", "loaded", "done", "unloaded")
+
 
 # ---- child side -------------------------------------------------------------------------------------------------
-def _info_of(backend) -> BackendInfo:
-    import sys
-
-    memory = -1
-    torch = sys.modules.get("torch")
-    try:
-        if torch is not None and torch.cuda.is_available():
-            memory = int(torch.cuda.memory_allocated())
-    except Exception:  # noqa: BLE001
-        pass
-    try:
-        estimate = backend.memory_estimate()
-    except Exception:  # noqa: BLE001
-        estimate = None
-    return BackendInfo(str(backend.model_id), backend.capabilities, str(getattr(backend, "device", "")),
-                       memory_used_bytes=memory, memory_estimate=estimate)
-
-
 def _warm_up() -> None:
     """Import the heavy libraries while the user is still choosing a segment, so the first answer comes sooner."""
     try:
@@ -53,6 +41,7 @@ def _warm_up() -> None:
 
 def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None:
     """The child process: build the backend, then serve commands until "quit" or the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the window's to handle
     backend = None
 
     def watch_cancel() -> None:
@@ -69,22 +58,27 @@ def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None
         from core_model.backends import load_backend
 
         backend = load_backend(model, device=device, load_in_4bit=load_in_4bit)
-    except BaseException as exc:  # noqa: BLE001
-        conn.send(("error", to_wire(exc)))
-        return
+    except BaseException as exc:  # noqa: BLE001  reported once; every later command gets the same error
+        failure = to_wire(exc)
+    else:
+        failure = None
     while True:
         try:
             command = conn.recv()
         except (EOFError, OSError):
             break
         name = command[0]
+        if name == "quit":
+            break
         try:
-            if name == "describe":
-                conn.send(("described", _info_of(backend)))
+            if failure is not None:
+                conn.send(("error", failure))
+            elif name == "describe":
+                conn.send(("described", backend.describe()))
                 _warm_up()
             elif name == "load":
                 backend.load(lambda fraction, message: conn.send(("progress", float(fraction), str(message))))
-                conn.send(("loaded", _info_of(backend)))
+                conn.send(("loaded", backend.describe()))
             elif name == "answer":
                 _, conversation, options = command
                 for piece in backend.answer(conversation, options):
@@ -93,14 +87,16 @@ def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None
             elif name == "unload":
                 backend.unload()
                 conn.send(("unloaded",))
-            elif name == "quit":
-                break
         except BaseException as exc:  # noqa: BLE001  (reported to the parent, the child goes on)
-            conn.send(("error", to_wire(exc)))
-    try:
-        backend.unload()
-    except Exception:  # noqa: BLE001
-        pass
+            try:
+                conn.send(("error", to_wire(exc)))
+            except (OSError, ValueError):
+                break
+    if backend is not None:
+        try:
+            backend.unload()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 # ---- parent side ------------------------------------------------------------------------------------------------
@@ -109,7 +105,9 @@ class ProcessBackend:
 
     def __init__(self, model: str, device: str = "auto", load_in_4bit: bool | None = None) -> None:
         self.model_id = model
-        self.device = ""
+        self.device = "" if device == "auto" else device
+        self.load_in_4bit = bool(load_in_4bit)
+        self.notice = ""
         self.capabilities = Capabilities(video=True, audio=False, image=True)
         self.last_run = RunInfo(model_id=model)
         self.info: BackendInfo | None = None
@@ -127,6 +125,7 @@ class ProcessBackend:
             return
         if self._aborted.is_set():
             raise ModelProcessError("Vidi is closing.")
+        self._close_pipes()
         parent_conn, child_conn = self._context.Pipe()
         cancel_parent, cancel_child = self._context.Pipe()
         self._process = self._context.Process(target=child_main, args=(child_conn, cancel_child, *self._args),
@@ -134,38 +133,64 @@ class ProcessBackend:
         self._process.start()
         child_conn.close()
         cancel_child.close()
-        self._conn, self._cancel_conn = parent_conn, cancel_parent
+        self._conn = parent_conn
+        with self._cancel_lock:
+            self._cancel_conn = cancel_parent
 
     def _recv(self):
         try:
             message = self._conn.recv()
         except (EOFError, OSError):
-            if self._aborted.is_set():
-                raise ModelProcessError("The model process was stopped.") from None
-            code = self._process.exitcode if self._process is not None else None
-            raise ModelProcessError(
-                f"The model process ended unexpectedly (exit code {code}); it may have run out of memory."
-            ) from None
+            raise self._death() from None
         if message[0] == "error":
             raise from_wire(message[1])
         return message
 
+    def _death(self) -> ModelProcessError:
+        """The error for a child that is gone; the next command starts a new one."""
+        process = self._process
+        if process is not None:
+            process.join(2.0)
+        if self._aborted.is_set():
+            return ModelProcessError("The model process was stopped.")
+        code = process.exitcode if process is not None else None
+        self._process = None
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = " (the system may have run out of memory)" if name == "SIGKILL" else ""
+            return ModelProcessError(
+                f"The model process was killed by {name}{why}. Ask again to restart it."
+            )
+        return ModelProcessError(
+            f"The model process ended unexpectedly (exit code {code}); it may have run out of memory. "
+            "Ask again to restart it."
+        )
+
     def _take_info(self, info: BackendInfo) -> None:
         self.info = info
         self.model_id, self.capabilities, self.device = info.model_id, info.capabilities, info.device
-        self.last_run = RunInfo(model_id=info.model_id)
+        self.load_in_4bit, self.notice = info.load_in_4bit, info.notice
+        self.last_run = RunInfo(model_id=info.model_id, notice=info.notice)
+
+    def _command(self, *command) -> None:
+        self._ensure_process()
+        try:
+            self._conn.send(command)
+        except (OSError, ValueError):
+            raise self._death() from None
 
     # -- Backend protocol
     def describe(self) -> BackendInfo:
         """Start the process (it imports torch there, not here) and learn what the model takes; no weights."""
-        self._ensure_process()
-        self._conn.send(("describe",))
+        self._command("describe")
         self._take_info(self._recv()[1])
         return self.info
 
     def load(self, progress=None) -> None:
-        self._ensure_process()
-        self._conn.send(("load",))
+        self._command("load")
         while True:
             message = self._recv()
             if message[0] == "progress":
@@ -176,8 +201,7 @@ class ProcessBackend:
                 return
 
     def answer(self, conversation, options: GenerationOptions | None = None) -> Iterator[str]:
-        self._ensure_process()
-        self._conn.send(("answer", list(conversation), options or GenerationOptions()))
+        self._command("answer", list(conversation), options or GenerationOptions())
         return self._stream()
 
     def _stream(self) -> Iterator[str]:
@@ -191,17 +215,25 @@ class ProcessBackend:
                     self.last_run = message[1]
                     finished = True
                     return
-        except VidiError:  # the child reported an error and is done with this answer
+        except VidiError:  # the child reported an error and is done with this answer, or it died
             finished = True
             raise
         finally:
             if not finished and self._process is not None and self._process.is_alive():
                 self.cancel()  # the consumer stopped early: end the answer and drain what is left of it
-                try:
-                    while self._recv()[0] != "done":
-                        pass
-                except BaseException:  # noqa: BLE001
-                    pass
+                self._drain()
+
+    def _drain(self) -> None:
+        """Read up to this command's final message, so the next command's replies start clean."""
+        try:
+            while True:
+                message = self._conn.recv()
+                if message[0] in _FINAL or message[0] == "error":
+                    if message[0] == "done":
+                        self.last_run = message[1]
+                    return
+        except (EOFError, OSError):
+            return
 
     def cancel(self) -> None:
         with self._cancel_lock:
@@ -212,26 +244,31 @@ class ProcessBackend:
                 except (OSError, ValueError):
                     pass  # the process is gone: nothing runs to cancel
 
-    def unload(self) -> None:
-        process, conn = self._process, self._conn
-        self._process = self._conn = None
+    def _close_pipes(self) -> None:
         with self._cancel_lock:
             cancel_conn, self._cancel_conn = self._cancel_conn, None
-        if cancel_conn is not None:
-            cancel_conn.close()
-        if process is None:
-            return
-        try:
+        for conn in (cancel_conn, self._conn):
+            if conn is not None:
+                conn.close()
+        self._conn = None
+
+    def unload(self) -> None:
+        process, conn = self._process, self._conn
+        self._process = None
+        if process is not None:
+            try:
+                if process.is_alive():
+                    conn.send(("quit",))
+                process.join(2.0)
+            except (OSError, ValueError):
+                pass
             if process.is_alive():
-                conn.send(("quit",))
-            process.join(2.0)
-        except (OSError, ValueError):
-            pass
-        if process.is_alive():
-            process.terminate()
-            process.join(1.0)
-        if process.is_alive():
-            process.kill()
+                process.terminate()
+                process.join(1.0)
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
+        self._close_pipes()
 
     def abort(self) -> None:
         """End the child at once (Vidi is closing); safe from any thread, even during a load."""

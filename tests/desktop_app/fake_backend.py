@@ -10,6 +10,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from core_model.backends.failpoints import failpoint
+from core_model.errors import Cancelled, VidiError, as_vidi_error
 from core_model.backends.base import (
     BackendInfo,
     CancelToken,
@@ -74,6 +76,9 @@ class FakeBackend:
                            dtype="float32", notice=self.notice, loaded=self.loaded)
 
     def answer(self, conversation, options=None):
+        from core_model.backends.common import check_question
+
+        check_question(self.capabilities, conversation, self.model_id)  # refusals before any work, as the real ones
         self._cancel.reset()
         media = list(conversation[-1].media) if conversation else []
         self.requests.append(RecordedRequest(list(conversation), media, options))
@@ -82,6 +87,25 @@ class FakeBackend:
 
     def _stream(self, media, options):
         run = RunInfo(model_id=self.model_id)
+        self.last_run = run
+        started = time.perf_counter()
+        try:
+            yield from self._phases(media, options, run, started)
+        except Cancelled:
+            run.stopped = True
+        except VidiError:
+            raise
+        except Exception as exc:  # noqa: BLE001  as the real backends: one VidiError whatever happened
+            raise as_vidi_error(exc) from exc
+        finally:
+            run.total_s = time.perf_counter() - started
+
+    def _phases(self, media, options, run, started):
+        stopped = lambda: self._cancel.cancelled  # noqa: E731
+        for phase in ("decoding", "processor", "encoders"):  # the real backends' phases, with their failpoints
+            failpoint(phase, stopped)
+            if stopped():
+                raise Cancelled(phase)
         for item in media:
             if isinstance(item, SegmentRef):
                 start = item.start_s or 0.0
@@ -89,10 +113,11 @@ class FakeBackend:
                 n = options.num_frames
                 run.frame_timestamps_s += [start + (end - start) * (i + 0.5) / n for i in range(n)]
                 run.used_audio = item.include_audio
-        self.last_run = run
         if self.script.answer_error is not None:
             raise self.script.answer_error
-        for piece in self.script.pieces:
+        run.prepare_s = time.perf_counter() - started
+        failpoint("generation", stopped)
+        for piece in self.script.pieces[: options.max_new_tokens]:
             if self._cancel.cancelled:
                 run.stopped = True
                 return
@@ -101,6 +126,8 @@ class FakeBackend:
                 run.stopped = True
                 return
             self.started.set()
+            if not run.num_new_tokens:
+                run.first_token_s = time.perf_counter() - started
             run.num_new_tokens += 1
             yield piece
 
