@@ -130,6 +130,8 @@ class RunInfo:
     first_token_s: float = 0.0
     total_s: float = 0.0
     num_new_tokens: int = 0
+    prompt_tokens: int = 0
+    """Tokens the model read before answering (text and media), 0 when unknown."""
     stopped: bool = False
     notice: str = ""
     """A warning about how the model runs, fit to show as it is (e.g. "Running on the CPU: answers will be slow")."""

@@ -126,6 +126,15 @@ class PreparedRequest:
     stop_text: str = ""
     """Text that ends the answer where the model does not stop by itself (Video-LLaMA's "###"); "" when none."""
 
+    @property
+    def prompt_tokens(self) -> int:
+        """Positions the model reads before answering: [1, L] input ids or [1, L, hidden] spliced embeddings."""
+        for key in ("input_ids", "inputs_embeds"):
+            value = self.inputs.get(key)
+            if value is not None and hasattr(value, "shape"):
+                return int(value.shape[1])
+        return 0
+
 
 # ----------------------------------------------------------------------------------------------------------------
 # The base backend
@@ -373,6 +382,7 @@ class TransformersBackend:
                 else [t for segment in request.segments for t in segment.clip.timestamps_s]
             )
             run.used_audio = request.used_audio
+            run.prompt_tokens = request.prompt_tokens
             run.prepare_s = time.perf_counter() - started_at
             if options.seed is not None:
                 torch.manual_seed(options.seed)
