@@ -339,16 +339,18 @@ class ConversationStore:
         time a store opens; returns how many answers it marked.
         """
         cutoff = (datetime.now(timezone.utc) - timedelta(seconds=UNKNOWN_OWNER_STALE_S)).isoformat(timespec="microseconds")
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT id, owner_host, owner_pid, owner_started, updated_at FROM turns WHERE status = 'pending'"
-            ).fetchall()
-            dead = []
-            for row in rows:
-                alive = is_alive(ProcessOwner(row["owner_host"], row["owner_pid"] or 0, row["owner_started"]))
-                if alive is False or (alive is None and row["updated_at"] < cutoff):
-                    dead.append(row["id"])
-            now = _now()
+        rows = self._query_all(
+            "SELECT id, owner_host, owner_pid, owner_started, updated_at FROM turns WHERE status = 'pending'"
+        )
+        dead = []
+        for row in rows:
+            alive = is_alive(ProcessOwner(row["owner_host"], row["owner_pid"] or 0, row["owner_started"]))
+            if alive is False or (alive is None and row["updated_at"] < cutoff):
+                dead.append(row["id"])
+        if not dead:
+            return 0  # no write: a read-only database still opens
+        now = _now()
+        with self._transaction() as db:  # "AND status = 'pending'": its writer may have finished it meanwhile
             db.executemany(
                 "UPDATE turns SET status = 'error', error = ?, updated_at = ?, completed_at = ?"
                 " WHERE id = ? AND status = 'pending'",

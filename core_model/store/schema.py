@@ -90,18 +90,20 @@ class SchemaTooNewError(StoreError):
 def migrate(connection: sqlite3.Connection) -> int:
     """Bring ``connection``'s database up to SCHEMA_VERSION. Returns the version it was at before.
 
-    ``connection`` must be in autocommit mode (isolation_level=None). The write lock is taken (BEGIN IMMEDIATE)
-    before the version is read: two processes opening a new file at once would otherwise both read version 0 and
-    the second would fail creating tables the first just made. The one waiting reads the new version and does
-    nothing. All missing steps run in that one transaction, so a database is never left half migrated.
+    ``connection`` must be in autocommit mode (isolation_level=None). When a step is missing, the write lock is
+    taken (BEGIN IMMEDIATE) and the version read again under it: two processes opening a new file at once would
+    otherwise both act on version 0 and the second would fail creating tables the first just made ("table videos
+    already exists"). The one that waited reads the new version and does nothing. All missing steps run in that
+    one transaction, so a database is never left half migrated.
     """
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    _check_not_too_new(version)
+    if version == SCHEMA_VERSION:
+        return version  # nothing to do, and no write lock taken (a read-only file still opens for reading)
     connection.execute("BEGIN IMMEDIATE")
     try:
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNewError(
-                f"The conversation database is from a newer Vidi (schema {version}, this one knows {SCHEMA_VERSION})."
-            )
+        (version,) = connection.execute("PRAGMA user_version").fetchone()  # again: another process may have won
+        _check_not_too_new(version)
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # statement by statement: executescript() would COMMIT first and give the lock away
             for statement in _statements(MIGRATIONS[target - 1]):
@@ -113,6 +115,13 @@ def migrate(connection: sqlite3.Connection) -> int:
             connection.execute("ROLLBACK")
         raise
     return version
+
+
+def _check_not_too_new(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"The conversation database is from a newer Vidi (schema {version}, this one knows {SCHEMA_VERSION})."
+        )
 
 
 def _statements(script: str) -> list[str]:
