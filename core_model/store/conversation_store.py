@@ -292,19 +292,17 @@ class ConversationStore:
         text: str | None = None,
         error: str = "",
         run: dict[str, Any] | None = None,
-        model_id: str | None = None,
     ) -> TurnRecord:
         """Close an answer: ``status`` complete/stopped/error, optionally the final ``text`` (replacing the streamed
-        text), an ``error`` message, the run's info (e.g. ``dataclasses.asdict(backend.last_run)``) and the model
-        id that answered (None: keep the one ``begin_answer`` wrote)."""
+        text), an ``error`` message, and the run's info (e.g. ``dataclasses.asdict(backend.last_run)``)."""
         if status not in TURN_STATUSES or status == "pending":
             raise ValueError(f"an answer is completed as complete, stopped or error, not {status!r}")
         now = _now()
         with self._transaction() as db:
             db.execute(
                 "UPDATE turns SET status = ?, text = COALESCE(?, text), error = ?, run_json = ?, updated_at = ?,"
-                " completed_at = ?, model_id = COALESCE(?, model_id) WHERE id = ?",
-                (status, text, error, json.dumps(run or {}), now, now, model_id, turn_id),
+                " completed_at = ? WHERE id = ?",
+                (status, text, error, json.dumps(run or {}), now, now, turn_id),
             )
             row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
