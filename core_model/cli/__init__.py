@@ -63,8 +63,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core_model.backends.base import BackendError
-    from core_model.media import MediaError
+    from core_model.errors import VidiError
 
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 0
         return int(args.func(args) or 0)
-    except (CliError, BackendError, MediaError) as exc:
+    except VidiError as exc:  # CliError, BackendError, MediaError, StoreError...: all one line
         print(f"vidi: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
