@@ -84,7 +84,7 @@ class ConversationStore:
         self._lock = threading.RLock()
         folder = self.path.parent
         if folder.exists() and not folder.is_dir():
-            raise StoreError(f"Vidi's data folder '{folder}' is a file, not a folder (see ${DATA_DIR_ENV}).")
+            raise StoreError(f"Vidi's data folder '{folder}' is a file, not a folder.")
         with store_errors(self.path):
             folder.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -195,7 +195,8 @@ class ConversationStore:
 
     def list_videos(self) -> list[VideoRecord]:
         """All videos, most recently opened first."""
-        return [video_from_row(r) for r in self._query_all("SELECT * FROM videos ORDER BY last_opened_at DESC, id DESC")]
+        rows = self._query_all("SELECT * FROM videos ORDER BY last_opened_at DESC, id DESC")
+        return [video_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------------------------
     # Chats
@@ -317,7 +318,8 @@ class ConversationStore:
 
     def list_turns(self, chat_id: int) -> list[TurnRecord]:
         """The chat's turns in order."""
-        return [turn_from_row(r) for r in self._query_all("SELECT * FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,))]
+        rows = self._query_all("SELECT * FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,))
+        return [turn_from_row(r) for r in rows]
 
     def conversation(self, chat_id: int) -> list[Turn]:
         """The chat as backend Turns (for asking a follow-up): failed and empty answers are left out."""
@@ -336,14 +338,15 @@ class ConversationStore:
         Vidi, another host, no psutil) an answer untouched for ``UNKNOWN_OWNER_STALE_S`` counts as dead. Runs each
         time a store opens; returns how many answers it marked.
         """
-        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=UNKNOWN_OWNER_STALE_S)).isoformat(timespec="microseconds")
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=UNKNOWN_OWNER_STALE_S)
+        cutoff_text = cutoff.isoformat(timespec="microseconds")
         rows = self._query_all(
             "SELECT id, owner_host, owner_pid, owner_started, updated_at FROM turns WHERE status = 'pending'"
         )
         dead = []
         for row in rows:
             alive = is_alive(ProcessOwner(row["owner_host"], row["owner_pid"] or 0, row["owner_started"]))
-            if alive is False or (alive is None and row["updated_at"] < cutoff):
+            if alive is False or (alive is None and row["updated_at"] < cutoff_text):
                 dead.append(row["id"])
         if not dead:
             return 0  # no write: a read-only database still opens

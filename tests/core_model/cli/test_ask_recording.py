@@ -131,5 +131,5 @@ def test_a_data_folder_that_is_a_file_fails_in_one_line_before_the_model_loads(t
     captured = capsys.readouterr()
     assert captured.out == "" and loaded == []
     assert captured.err.splitlines() == [
-        f"vidi: error: Vidi's data folder '{not_a_folder}' is a file, not a folder (see $VIDI_DATA_DIR)."
+        f"vidi: error: Vidi's data folder '{not_a_folder}' is a file, not a folder."
     ]
