@@ -29,6 +29,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,7 +94,7 @@ class ConversationStore:
         try:
             with store_errors(self.path):
                 self._db.row_factory = sqlite3.Row
-                self._db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal()
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 self._db.execute("PRAGMA foreign_keys = ON")
                 migrate(self._db)
@@ -102,6 +103,19 @@ class ConversationStore:
         except BaseException:
             self._db.close()
             raise
+
+    def _use_wal(self) -> None:
+        """Switch to WAL. The switch needs the file to itself and SQLite does not wait for that (no busy handler):
+        when another process opens the same new file at this moment, try again for up to BUSY_TIMEOUT_MS."""
+        deadline_s = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline_s:
+                    raise
+                time.sleep(0.01)
 
     # ------------------------------------------------------------------------------------------------------------
     # Plumbing: every statement runs under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)

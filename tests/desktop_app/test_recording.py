@@ -9,12 +9,6 @@ from desktop_app.chat.exchange import AnswerState
 from tests.desktop_app.conftest import ask_and_wait, open_video_and_wait
 
 
-def _notices(window) -> list[tuple[str, bool]]:
-    shown: list[tuple[str, bool]] = []
-    window.controller.notice.connect(lambda text, is_error: shown.append((text, is_error)))
-    return shown
-
-
 def _stored_turns(window):
     with ConversationStore(window.store.path) as reader:  # another connection, as another process would read it
         return reader.list_turns(window.controller.chat_id)
@@ -50,7 +44,6 @@ def test_a_store_that_fails_mid_answer_is_said_once_and_the_answer_streams_on(qt
     fake_factory.script.pieces = [f"part{i} " + "x" * 4000 for i in range(12)]
     fake_factory.script.delay_s = 0.1  # 1.2 s of streaming: several throttled writes
     window = make_window()
-    shown = _notices(window)
     open_video_and_wait(qtbot, window, gui_video)
     widget = ask_and_wait(qtbot, window, "Long answer?", final=False)
     qtbot.waitUntil(lambda: widget.exchange.state == AnswerState.ANSWERING, timeout=10000)
@@ -59,13 +52,14 @@ def test_a_store_that_fails_mid_answer_is_said_once_and_the_answer_streams_on(qt
     qtbot.waitUntil(lambda: widget.exchange.state.is_final, timeout=20000)
     assert widget.exchange.state == AnswerState.DONE
     assert widget.exchange.answer == "".join(fake_factory.script.pieces)  # every piece reached the window
-    saving = [text for text, is_error in shown if "could not be saved" in text]
+    saving = [text for text in window.chat.notices() if "could not be saved" in text]  # shown in the chat
     assert saving == [saving[0]] and "disk is full" in saving[0] and "still streams" in saving[0]
 
     window.store._db.execute("PRAGMA max_page_count = 1073741823")  # space freed: the window goes on
     fake_factory.script.pieces, fake_factory.script.delay_s = ["Fine again."], 0.01
     assert ask_and_wait(qtbot, window, "And now?").exchange.state == AnswerState.DONE
     assert _stored_turns(window)[-1].text == "Fine again."
+    qtbot.wait(1000)  # let the chat's queued scrolling run while the window exists
 
 
 def test_a_store_that_cannot_open_is_reported_in_one_line(tmp_path):

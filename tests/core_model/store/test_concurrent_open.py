@@ -1,7 +1,8 @@
 """Several processes opening the same NEW store file at the same moment: each one opens it, none fails.
 
 Before the fix ``migrate()`` read ``user_version`` before it took the write lock, so two processes both saw version
-0 and the second failed with "table videos already exists".
+0 and the second failed with "table videos already exists"; and switching a new file to WAL while another process
+did the same failed at once with "database is locked" (SQLite does not wait for that switch).
 """
 
 import subprocess
@@ -15,7 +16,7 @@ from core_model.store import SCHEMA_VERSION, ConversationStore
 
 REPO_ROOT = Path(core_model.__file__).resolve().parents[1]
 PROCESSES = 6
-FILES = 12
+FILES = 20
 
 _CHILD = textwrap.dedent(
     """
