@@ -79,6 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vidi: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _print_notices()
+
+
+def _print_notices() -> None:
+    """What core_model noticed on the way (e.g. a damaged model list kept aside): one line each, once."""
+    from core_model.models.registry import take_notices
+
+    for notice in take_notices():
+        print(f"vidi: warning: {notice}", file=sys.stderr)
 
 
 if __name__ == "__main__":
