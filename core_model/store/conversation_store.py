@@ -10,6 +10,8 @@
     store.complete_answer(answer.id, status="complete", run=asdict(backend.last_run))
     print(store.export_markdown(chat.id))
 
+The CLI and the GUI do not make these calls themselves: core_model.chat_session makes them in the right order.
+
 Durability: WAL journal with synchronous=NORMAL, one short transaction per call. A process killed mid-answer
 leaves the question, and the answer turn with status "pending" and the text streamed so far; the file opens fine
 afterwards. Opening the store turns such leftovers into "error" turns ("interrupted") once their writer is gone
@@ -29,7 +31,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,13 +52,12 @@ from core_model.store.records import (
     turn_from_row,
     video_from_row,
 )
+from core_model.store.connection import BUSY_TIMEOUT_MS, open_connection  # noqa: F401  (BUSY_TIMEOUT_MS: API)
 from core_model.store.owner import ProcessOwner, is_alive, this_process
-from core_model.store.schema import migrate
 from core_model.store.sqlite_errors import store_errors
 
 DATA_DIR_ENV = "VIDI_DATA_DIR"
 DB_FILENAME = "vidi.sqlite3"
-BUSY_TIMEOUT_MS = 10_000
 INTERRUPTED_ERROR = "interrupted: Vidi stopped before the answer ended"
 UNKNOWN_OWNER_STALE_S = 600.0
 """A pending answer whose writer cannot be checked counts as interrupted after this long without a write."""
@@ -83,39 +83,13 @@ class ConversationStore:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
-        folder = self.path.parent
-        if folder.exists() and not folder.is_dir():
-            raise StoreError(f"Vidi's data folder '{folder}' is a file, not a folder.")
-        with store_errors(self.path):
-            folder.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+        self._db = open_connection(self.path)
         try:
-            with store_errors(self.path):
-                self._db.row_factory = sqlite3.Row
-                self._use_wal()
-                self._db.execute("PRAGMA synchronous = NORMAL")
-                self._db.execute("PRAGMA foreign_keys = ON")
-                migrate(self._db)
             self.interrupted_count = self.mark_interrupted()
             """How many answers of processes that died were marked interrupted when this store opened."""
         except BaseException:
             self._db.close()
             raise
-
-    def _use_wal(self) -> None:
-        """Switch to WAL. The switch needs the file to itself and SQLite does not wait for that (no busy handler):
-        when another process opens the same new file at this moment, try again for up to BUSY_TIMEOUT_MS."""
-        deadline_s = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline_s:
-                    raise
-                time.sleep(0.01)
 
     # ------------------------------------------------------------------------------------------------------------
     # Plumbing: every statement runs under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
