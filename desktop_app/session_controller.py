@@ -65,6 +65,7 @@ class SessionController(QObject):
         self._live: dict[int, _Live] = {}  # request id -> live request, in submission order
         self._running_id: int | None = None
         self._stopped_paths: dict[int, str | None] = {}  # stopped by the user, run info still to come
+        self._store_errors_shown: set[str] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(STORE_FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush_store)
@@ -152,11 +153,13 @@ class SessionController(QObject):
     def _chats(self) -> list[tuple[int, str]]:
         if self.store is None:
             return []
-        return [(c.id, c.title or f"Chat {c.id}") for c in self.store.list_chats(self.video_id)]
+        chats = self._from_store(lambda: self.store.list_chats(self.video_id), [])
+        return [(c.id, c.title or f"Chat {c.id}") for c in chats]
 
     def select_chat(self, chat_id: int | None) -> None:
         self.chat_id = chat_id
-        exchanges = [] if chat_id is None or self.store is None else self._exchanges_of(chat_id)
+        exchanges = [] if chat_id is None or self.store is None else self._from_store(
+            lambda: self._exchanges_of(chat_id), [])
         self.history_loaded.emit(exchanges)
         self.chats_changed.emit(self._chats(), chat_id)
         for exchange in exchanges[-10:]:
@@ -169,7 +172,7 @@ class SessionController(QObject):
     def delete_chat(self) -> None:
         if self.store is not None and self.chat_id is not None:
             self.stop()
-            self.store.delete_chat(self.chat_id)
+            self._from_store(lambda: self.store.delete_chat(self.chat_id), None)
         chats = self._chats()
         self.select_chat(chats[0][0] if chats else None)
         self._emit_asked_segments()
@@ -178,7 +181,19 @@ class SessionController(QObject):
         if self.store is None or self.chat_id is None:
             return None
         self._flush_store()
-        return self.store.export_markdown(self.chat_id)
+        return self._from_store(lambda: self.store.export_markdown(self.chat_id), None)
+
+    def _from_store(self, call, default):
+        """``call()`` on the store for the window; a StoreError (a damaged file, a full disk) is shown, each
+        message once, and ``default`` used instead: the window goes on without its history."""
+        try:
+            return call()
+        except StoreError as exc:
+            log.warning("the conversation store failed", exc_info=True)
+            if str(exc) not in self._store_errors_shown:
+                self._store_errors_shown.add(str(exc))
+                self.notice.emit(str(exc), True)
+            return default
 
     def _exchanges_of(self, chat_id: int) -> list[Exchange]:
         exchanges: list[Exchange] = []
@@ -220,7 +235,8 @@ class SessionController(QObject):
     def _emit_asked_segments(self) -> None:
         segments = []
         if self.store is not None and self.video_id is not None:
-            segments = [(round(s.start_s * 1000), round(s.end_s * 1000)) for s in self.store.list_segments(self.video_id)]
+            stored = self._from_store(lambda: self.store.list_segments(self.video_id), [])
+            segments = [(round(s.start_s * 1000), round(s.end_s * 1000)) for s in stored]
         self.asked_segments_changed.emit(segments)
 
     # ---- asking -------------------------------------------------------------------------------------------

@@ -70,3 +70,29 @@ def test_a_store_that_cannot_open_is_reported_in_one_line(tmp_path):
     reported: list[str] = []
     assert open_store(not_a_folder, reported.append) is None
     assert reported == [f"Chats will not be kept: Vidi's data folder '{not_a_folder}' is a file, not a folder."]
+
+
+def test_a_store_damaged_while_the_window_runs_is_said_once_and_the_window_goes_on(qtbot, make_window, gui_video):
+    import os
+
+    window = make_window()
+    open_video_and_wait(qtbot, window, gui_video)
+    for index in range(30):  # enough turns for the file to have many pages
+        ask_and_wait(qtbot, window, f"Question {index}? " + "words " * 40)
+    window.store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file
+    size = window.store.path.stat().st_size
+    with open(window.store.path, "r+b") as damaged:  # garbage over every page but the first
+        damaged.seek(4096)
+        damaged.write(os.urandom(size - 4096))
+    window.store._db.execute("PRAGMA cache_size = 0")  # read the pages again, as a fresh start would
+
+    window.actions_.new_chat.trigger()
+    window.chat.chat_combo.activated.emit(0)
+    widget = ask_and_wait(qtbot, window, "Still answering?")
+    assert widget.exchange.state == AnswerState.DONE and widget.exchange.answer == "The dog runs at 0:01."
+    notices = window.chat.notices()
+    damaged = [n for n in notices if "is damaged" in n and "could not be saved" not in n]
+    assert len(damaged) == 1, notices  # said once, however often the window read the store
+    [not_kept] = [n for n in notices if "This question could not be saved" in n]  # and that this one is not kept
+    assert "is damaged" in not_kept
+    qtbot.wait(200)
