@@ -277,16 +277,21 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s) ->
         try:
             with exchange:  # any exception below finishes the answer as failed (Ctrl+C: stopped)
                 load_s = _load(backend)
-                for piece in backend.answer(conversation, options):
-                    exchange.append(piece)
-                    if not args.json:
-                        sys.stdout.write(piece)
-                        sys.stdout.flush()
+                try:
+                    for piece in backend.answer(conversation, options):
+                        exchange.append(piece)
+                        if not args.json:
+                            sys.stdout.write(piece)
+                            sys.stdout.flush()
+                except BrokenPipeError:  # the reader went away (`vidi ask ... | head`): the answer stops there
+                    backend.cancel()
+                    exchange.finish("stopped")
+                    raise
                 exchange.finish("stopped" if backend.last_run.stopped else "complete")
         except KeyboardInterrupt:
             backend.cancel()
             raise
-        except VidiError:
+        except (VidiError, BrokenPipeError):  # a closed pipe is main's to end quietly
             raise
         except Exception as exc:  # a library's own error: one line for the user, the cause kept for --verbose
             raise as_vidi_error(exc) from exc
