@@ -26,16 +26,19 @@ def data_folder_for(settings) -> Path:
     return Path(configured).expanduser() if configured else default_db_path().parent
 
 
-def open_store(folder: Path):
-    """The conversation store in ``folder``; None (history off, the app still runs) if it cannot be opened."""
+def open_store(folder: Path, report=None):
+    """The conversation store in ``folder``; None (history off, the app still runs) if it cannot be opened, after
+    ``report(message)`` tells why in one line. Opening marks answers of processes that died as interrupted."""
     try:
         from core_model.store import ConversationStore
 
-        store = ConversationStore(folder / "vidi.sqlite3")
-        store.mark_stale_pending()
-        return store
-    except Exception:  # noqa: BLE001
+        return ConversationStore(folder / "vidi.sqlite3")
+    except Exception as exc:  # noqa: BLE001
+        from core_model.errors import user_message
+
         log.warning("the conversation store cannot be opened; chats will not be kept", exc_info=True)
+        if report is not None:
+            report(f"Chats will not be kept: {user_message(exc)}")
         return None
 
 
@@ -101,7 +104,8 @@ def run_gui(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
 
     def after_first_paint() -> None:
-        window.attach_store(open_store(window.data_folder))
+        report = lambda message: window.controller.notice.emit(message, True)  # noqa: E731
+        window.attach_store(open_store(window.data_folder, report))
         if args.video:
             window.open_video(args.video)
 

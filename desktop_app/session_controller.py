@@ -8,12 +8,15 @@ timeline and the status bar show. Times are ms on the widget side and seconds to
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core_model.backends.base import AudioRef, Capabilities, GenerationOptions, ImageRef, RunInfo, SegmentRef, Turn
+from core_model.chat_session import ChatSession
+from core_model.chat_session import Exchange as Recording
+from core_model.errors import StoreError, user_message
 from desktop_app.chat.exchange import AnswerState, Exchange
 from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelInfo, ModelSpec
 
@@ -29,9 +32,7 @@ class _Live:
 
     exchange: Exchange
     video_path: str | None
-    chat_id: int | None
-    answer_turn_id: int | None
-    unsaved: list[str] = field(default_factory=list)
+    recording: Recording | None  # how the question and its answer are kept in the store (None: not kept)
     stopped: bool = False
 
 
@@ -64,6 +65,7 @@ class SessionController(QObject):
         self._live: dict[int, _Live] = {}  # request id -> live request, in submission order
         self._running_id: int | None = None
         self._stopped_paths: dict[int, str | None] = {}  # stopped by the user, run info still to come
+        self._store_errors_shown: set[str] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(STORE_FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush_store)
@@ -151,11 +153,13 @@ class SessionController(QObject):
     def _chats(self) -> list[tuple[int, str]]:
         if self.store is None:
             return []
-        return [(c.id, c.title or f"Chat {c.id}") for c in self.store.list_chats(self.video_id)]
+        chats = self._from_store(lambda: self.store.list_chats(self.video_id), [])
+        return [(c.id, c.title or f"Chat {c.id}") for c in chats]
 
     def select_chat(self, chat_id: int | None) -> None:
         self.chat_id = chat_id
-        exchanges = [] if chat_id is None or self.store is None else self._exchanges_of(chat_id)
+        exchanges = [] if chat_id is None or self.store is None else self._from_store(
+            lambda: self._exchanges_of(chat_id), [])
         self.history_loaded.emit(exchanges)
         self.chats_changed.emit(self._chats(), chat_id)
         for exchange in exchanges[-10:]:
@@ -168,7 +172,7 @@ class SessionController(QObject):
     def delete_chat(self) -> None:
         if self.store is not None and self.chat_id is not None:
             self.stop()
-            self.store.delete_chat(self.chat_id)
+            self._from_store(lambda: self.store.delete_chat(self.chat_id), None)
         chats = self._chats()
         self.select_chat(chats[0][0] if chats else None)
         self._emit_asked_segments()
@@ -177,7 +181,19 @@ class SessionController(QObject):
         if self.store is None or self.chat_id is None:
             return None
         self._flush_store()
-        return self.store.export_markdown(self.chat_id)
+        return self._from_store(lambda: self.store.export_markdown(self.chat_id), None)
+
+    def _from_store(self, call, default):
+        """``call()`` on the store for the window; a StoreError (a damaged file, a full disk) is shown, each
+        message once, and ``default`` used instead: the window goes on without its history."""
+        try:
+            return call()
+        except StoreError as exc:
+            log.warning("the conversation store failed", exc_info=True)
+            if str(exc) not in self._store_errors_shown:
+                self._store_errors_shown.add(str(exc))
+                self.notice.emit(str(exc), True)
+            return default
 
     def _exchanges_of(self, chat_id: int) -> list[Exchange]:
         exchanges: list[Exchange] = []
@@ -219,7 +235,8 @@ class SessionController(QObject):
     def _emit_asked_segments(self) -> None:
         segments = []
         if self.store is not None and self.video_id is not None:
-            segments = [(round(s.start_s * 1000), round(s.end_s * 1000)) for s in self.store.list_segments(self.video_id)]
+            stored = self._from_store(lambda: self.store.list_segments(self.video_id), [])
+            segments = [(round(s.start_s * 1000), round(s.end_s * 1000)) for s in stored]
         self.asked_segments_changed.emit(segments)
 
     # ---- asking -------------------------------------------------------------------------------------------
@@ -236,9 +253,8 @@ class SessionController(QObject):
         if self.spec is None or not self.spec.model:
             self._set_state(request_id, AnswerState.FAILED, "No model chosen: pick one in Settings (Ctrl+,) or Models….")
             return request_id
-        chat_id, answer_turn_id, history = self._store_question(text, media)
-        self._live[request_id] = _Live(exchange, self.video_path, chat_id, answer_turn_id)
-        conversation = tuple(history) + (Turn("user", text, tuple(media)),)
+        recording, conversation = self._record_question(text, media)
+        self._live[request_id] = _Live(exchange, self.video_path, recording)
         self.client.submit(ChatRequest(request_id, self.spec, conversation, tuple(media), self.options))
         self._update_queue()
         self._emit_asked_segments()
@@ -259,33 +275,33 @@ class SessionController(QObject):
             media.append(AudioRef(str(audio_path)))
         return media
 
-    def _store_question(self, text: str, media: list) -> tuple[int | None, int | None, list[Turn]]:
+    def _record_question(self, text: str, media: list) -> tuple[Recording | None, tuple[Turn, ...]]:
+        """Write the question and its pending answer now, before the model loads (core_model.chat_session), and
+        build what to send: the chat's answered history, then this question. Saving may fail: the question is
+        asked all the same, and the user is told once."""
+        question = (Turn("user", text, tuple(media)),)
         if self.store is None:
-            return None, None, []
+            return None, question
         try:
             if self.chat_id is None:
                 title = text if len(text) <= 40 else text[:39] + "…"
-                self.chat_id = self.store.new_chat(self.video_id, title=title).id
+                session = ChatSession.start(self.store, self.video_id, title=title)
+                self.chat_id = session.chat_id
                 self.chats_changed.emit(self._chats(), self.chat_id)
-            history = self._answered_history(self.chat_id)
-            self.store.add_user_turn(self.chat_id, text, media)
-            segment = next((m for m in media if isinstance(m, SegmentRef)), None)
-            answer = self.store.begin_answer(self.chat_id, self.spec.model if self.spec else "", segment)
-            return self.chat_id, answer.id, history
-        except Exception as exc:  # noqa: BLE001
+            else:
+                session = ChatSession(self.store, self.chat_id)
+            conversation = tuple(session.conversation_for(text, media))
+            recording = session.ask(text, media, model_id=self.spec.model if self.spec else "",
+                                    on_save_error=self._on_save_failed)
+            return recording, conversation
+        except Exception as exc:  # noqa: BLE001  (a StoreError, or anything else: the question still goes out)
             log.warning("storing the question failed", exc_info=True)
-            self.notice.emit(f"This question could not be saved: {exc}", True)
-            return None, None, []
+            self.notice.emit(f"This question could not be saved: {user_message(exc)}", True)
+            return None, question
 
-    def _answered_history(self, chat_id: int) -> list[Turn]:
-        """Earlier questions that have an answer, with it (queued or failed ones are left out)."""
-        turns = self.store.conversation(chat_id)
-        history: list[Turn] = []
-        for index, turn in enumerate(turns):
-            next_turn = turns[index + 1] if index + 1 < len(turns) else None
-            if turn.role == "user" and next_turn is not None and next_turn.role == "assistant":
-                history += [turn, next_turn]
-        return history
+    def _on_save_failed(self, error: StoreError) -> None:
+        """Saving an answer failed (e.g. the disk is full): it still streams; say so once for this answer."""
+        self.notice.emit(f"This answer could not be saved (it still streams): {error}", True)
 
     def stop(self) -> None:
         """Stop the running answer and everything queued, at once; late pieces are dropped."""
@@ -309,7 +325,8 @@ class SessionController(QObject):
         if live is None or live.stopped:
             return  # a late piece of a stopped request
         live.exchange.answer += piece
-        live.unsaved.append(piece)
+        if live.recording is not None:
+            live.recording.append(piece)  # written at most every 0.5 s; the timer below writes a pause's tail
         if not self._flush_timer.isActive():
             self._flush_timer.start()
         self.piece_added.emit(request_id, piece)
@@ -339,30 +356,18 @@ class SessionController(QObject):
         live.stopped = True
         if state == AnswerState.STOPPED and run is None:
             self._stopped_paths[request_id] = live.video_path
-        self._save(live)
-        if self.store is not None and live.answer_turn_id is not None:
+        if live.recording is not None:
             status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
-            try:
-                self.store.complete_answer(live.answer_turn_id, status, text=live.exchange.answer, error=error,
-                                           run=asdict(run) if run is not None else None)
-            except Exception:  # noqa: BLE001
-                log.warning("completing the stored answer failed", exc_info=True)
+            live.recording.finish(status, error=error, run=asdict(run) if run is not None else None)
         self._set_state(request_id, state, detail)
         if self._running_id == request_id:
             self._running_id = None
         self._update_queue()
 
-    def _save(self, live: _Live) -> None:
-        if live.unsaved and self.store is not None and live.answer_turn_id is not None:
-            text, live.unsaved = "".join(live.unsaved), []
-            try:
-                self.store.append(live.answer_turn_id, text)
-            except Exception:  # noqa: BLE001
-                log.warning("saving a streamed piece failed", exc_info=True)
-
     def _flush_store(self) -> None:
         for live in self._live.values():
-            self._save(live)
+            if live.recording is not None:
+                live.recording.flush()
         if not self._live:
             self._flush_timer.stop()
 

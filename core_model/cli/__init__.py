@@ -63,8 +63,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core_model.backends.base import BackendError
-    from core_model.media import MediaError
+    from core_model.errors import VidiError
 
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -74,12 +73,22 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 0
         return int(args.func(args) or 0)
-    except (CliError, BackendError, MediaError) as exc:
+    except VidiError as exc:  # CliError, BackendError, MediaError, StoreError...: all one line
         print(f"vidi: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("vidi: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _print_notices()
+
+
+def _print_notices() -> None:
+    """What core_model noticed on the way (e.g. a damaged model list kept aside): one line each, once."""
+    from core_model.models.registry import take_notices
+
+    for notice in take_notices():
+        print(f"vidi: warning: {notice}", file=sys.stderr)
 
 
 if __name__ == "__main__":

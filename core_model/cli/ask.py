@@ -16,8 +16,9 @@ Arguments
     --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
     timings, chat id).
 
-Every exchange is recorded in the conversation store (a new chat per call; $VIDI_DATA_DIR overrides its
-folder): the question and a pending answer before the answer streams, the answer's status after. Bad arguments
+Every exchange is recorded in the conversation store through core_model.chat_session (a new chat per call;
+$VIDI_DATA_DIR overrides its folder): the question and a pending answer before the model loads, the answer's
+status (complete, stopped, or failed with its error) after. Bad arguments
 and unreadable files give one line on stderr and exit code 2; Ctrl+C stops the answer (kept as "stopped") and
 exits 130.
 """
@@ -148,8 +149,10 @@ def run(args: argparse.Namespace) -> int:
 
     model = args.model or _default_model(args.device)
     with _quiet_libraries():
-        backend, load_s = _load_backend(model, args.device, args.load_in_4bit)
-        return _ask_and_record(args, backend, model, question, media, video, duration_s, load_s)
+        # checks that need no model come first (above; a bad --model folder here), then the question is recorded,
+        # then the model loads: a kill while it loads keeps the question (see _ask_and_record)
+        backend = _backend_for(model, args.device, args.load_in_4bit)
+        return _ask_and_record(args, backend, model, question, media, video, duration_s)
 
 
 def _default_model(device: str) -> str:
@@ -225,13 +228,18 @@ def _quiet_libraries() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _load_backend(model: str, device: str, load_in_4bit: bool | None):
+def _backend_for(model: str, device: str, load_in_4bit: bool | None):
+    """The backend for ``model``, not loaded yet (a folder that is not a model is refused here, before recording)."""
     from core_model.backends import load_backend
 
+    return load_backend(model, device=device, load_in_4bit=load_in_4bit)
+
+
+def _load(backend) -> float:
+    """Load the model; returns the seconds it took."""
     started = time.perf_counter()
-    backend = load_backend(model, device=device, load_in_4bit=load_in_4bit)
     backend.load(progress=_terminal_progress(backend) if sys.stderr.isatty() else None)
-    return backend, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def _terminal_progress(backend):
@@ -248,50 +256,54 @@ def _terminal_progress(backend):
     return report
 
 
-def _ask_and_record(args, backend, model, question, media, video, duration_s, load_s) -> int:
-    from core_model.backends import GenerationOptions, SegmentRef, Turn
-    from core_model.backends.base import BackendError
-    from core_model.media import MediaError
-    from core_model.store import ConversationStore, StoreError
+def _ask_and_record(args, backend, model, question, media, video, duration_s) -> int:
+    """Record the question (before the model loads), load, answer, and record how the answer ended.
+
+    Any failure while loading or answering is saved as a failed answer with its message and reaches ``main`` as a
+    VidiError (one line, exit code 2). A store that fails mid-answer does not stop the answer: it is printed, then
+    the StoreError is reported (exit code 2).
+    """
+    from core_model.backends import GenerationOptions
+    from core_model.chat_session import ChatSession
+    from core_model.errors import VidiError, as_vidi_error
+    from core_model.store import ConversationStore
 
     options = GenerationOptions(max_new_tokens=args.max_new_tokens, num_frames=args.frames)
-    segment = next((m for m in media if isinstance(m, SegmentRef)), None)
-    try:
-        store = ConversationStore()
+    with ConversationStore() as store:  # a StoreError here: one line, nothing asked, the model never loads
         video_id = store.add_video(video, duration_s=duration_s).id if video else None
-        chat = store.new_chat(video_id, title=question[:80])
-        store.add_user_turn(chat.id, question, media)
-        turn = store.begin_answer(chat.id, model_id=backend.model_id, segment=segment)
-    except StoreError as exc:
-        raise CliError(str(exc)) from exc
+        session = ChatSession.start(store, video_id, title=question[:80])
+        conversation = session.conversation_for(question, media)
+        exchange = session.ask(question, media, model_id=backend.model_id, run_info=lambda: asdict(backend.last_run))
+        try:
+            with exchange:  # any exception below finishes the answer as failed (Ctrl+C: stopped)
+                load_s = _load(backend)
+                try:
+                    for piece in backend.answer(conversation, options):
+                        exchange.append(piece)
+                        if not args.json:
+                            sys.stdout.write(piece)
+                            sys.stdout.flush()
+                except BrokenPipeError:  # the reader went away (`vidi ask ... | head`): the answer stops there
+                    backend.cancel()
+                    exchange.finish("stopped")
+                    raise
+                exchange.finish("stopped" if backend.last_run.stopped else "complete")
+        except KeyboardInterrupt:
+            backend.cancel()
+            raise
+        except (VidiError, BrokenPipeError):  # a closed pipe is main's to end quietly
+            raise
+        except Exception as exc:  # a library's own error: one line for the user, the cause kept for --verbose
+            raise as_vidi_error(exc) from exc
 
-    pieces: list[str] = []
-    status, error = "complete", ""
-    try:
-        for piece in backend.answer([Turn("user", question, tuple(media))], options):
-            pieces.append(piece)
-            store.append(turn.id, piece)
-            if not args.json:
-                sys.stdout.write(piece)
-                sys.stdout.flush()
-        if backend.last_run.stopped:
-            status = "stopped"
-    except KeyboardInterrupt:
-        backend.cancel()
-        status = "stopped"
-        raise
-    except (BackendError, MediaError) as exc:
-        status, error = "error", str(exc)
-        raise
-    finally:
-        store.complete_answer(turn.id, status, error=error, run=asdict(backend.last_run))
-        store.close()
-
-    answer = "".join(pieces)
     if args.json:
-        print(json.dumps(_json_result(args, backend, model, answer, video, media, chat.id, load_s), ensure_ascii=False))
+        answer = exchange.text
+        print(json.dumps(_json_result(args, backend, model, answer, video, media, exchange.chat_id, load_s),
+                         ensure_ascii=False))
     else:
         sys.stdout.write("\n")
+    if exchange.save_error is not None:
+        raise exchange.save_error  # the answer was shown; say once that it was not kept
     return 0
 
 

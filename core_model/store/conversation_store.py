@@ -10,9 +10,15 @@
     store.complete_answer(answer.id, status="complete", run=asdict(backend.last_run))
     print(store.export_markdown(chat.id))
 
+The CLI and the GUI do not make these calls themselves: core_model.chat_session makes them in the right order.
+
 Durability: WAL journal with synchronous=NORMAL, one short transaction per call. A process killed mid-answer
 leaves the question, and the answer turn with status "pending" and the text streamed so far; the file opens fine
-afterwards. ``mark_stale_pending`` turns such leftovers into "error" turns ("interrupted") on the next start.
+afterwards. Opening the store turns such leftovers into "error" turns ("interrupted") once their writer is gone
+(``mark_interrupted``: each pending answer records its writer's host, pid and start time).
+
+Errors: every sqlite3 error (a full disk mid-answer, a damaged file, a read-only file, a data folder that is a
+file) becomes one ``StoreError`` line, translated in one place (core_model.store.sqlite_errors).
 
 Threads: one connection shared behind a lock, so the GUI thread and its worker thread may both call the store.
 Several processes (the GUI and a ``vidi ask``) may use the same file at once: WAL lets readers and one writer work
@@ -40,14 +46,21 @@ from core_model.store.records import (
     TurnRecord,
     TurnStatus,
     VideoRecord,
-    media_from_json,
+    chat_from_row,
     media_to_json,
+    segment_from_row,
+    turn_from_row,
+    video_from_row,
 )
-from core_model.store.schema import SchemaTooNewError, migrate
+from core_model.store.connection import BUSY_TIMEOUT_MS, open_connection  # noqa: F401  (BUSY_TIMEOUT_MS: API)
+from core_model.store.owner import ProcessOwner, is_alive, this_process
+from core_model.store.sqlite_errors import store_errors
 
 DATA_DIR_ENV = "VIDI_DATA_DIR"
 DB_FILENAME = "vidi.sqlite3"
-BUSY_TIMEOUT_MS = 10_000
+INTERRUPTED_ERROR = "interrupted: Vidi stopped before the answer ended"
+UNKNOWN_OWNER_STALE_S = 600.0
+"""A pending answer whose writer cannot be checked counts as interrupted after this long without a write."""
 
 
 def default_db_path() -> Path:
@@ -69,25 +82,17 @@ class ConversationStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._db = open_connection(self.path)
         try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            migrate(self._db)
-        except SchemaTooNewError as exc:
+            self.interrupted_count = self.mark_interrupted()
+            """How many answers of processes that died were marked interrupted when this store opened."""
+        except BaseException:
             self._db.close()
-            raise StoreError(str(exc)) from exc
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"The conversation database '{self.path}' cannot be opened: {exc}") from exc
+            raise
 
     # ------------------------------------------------------------------------------------------------------------
-    # Plumbing
+    # Plumbing: every statement runs under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
     # ------------------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -107,21 +112,29 @@ class ConversationStore:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error), under the lock."""
-        with self._lock:
+        with self._lock, store_errors(self.path):
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. after "disk is full"); the first error is the news
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, store_errors(self.path):
             return self._db.execute(sql, params).fetchone()
 
     def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, store_errors(self.path):
             return self._db.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------------------------------------------------
@@ -151,13 +164,13 @@ class ConversationStore:
                 (fingerprint, str(path), size_bytes, duration_s, now, now),
             )
             row = db.execute("SELECT * FROM videos WHERE fingerprint = ?", (fingerprint,)).fetchone()
-        return _video(row)
+        return video_from_row(row)
 
     def get_video(self, video_id: int) -> VideoRecord:
         row = self._query_one("SELECT * FROM videos WHERE id = ?", (video_id,))
         if row is None:
             raise StoreError(f"No video with id {video_id}.")
-        return _video(row)
+        return video_from_row(row)
 
     def find_video(self, path: str | Path) -> VideoRecord | None:
         """The stored video whose content matches the file at ``path`` (None if unknown or unreadable)."""
@@ -166,11 +179,12 @@ class ConversationStore:
         except OSError:
             return None
         row = self._query_one("SELECT * FROM videos WHERE fingerprint = ?", (fingerprint,))
-        return None if row is None else _video(row)
+        return None if row is None else video_from_row(row)
 
     def list_videos(self) -> list[VideoRecord]:
         """All videos, most recently opened first."""
-        return [_video(r) for r in self._query_all("SELECT * FROM videos ORDER BY last_opened_at DESC, id DESC")]
+        rows = self._query_all("SELECT * FROM videos ORDER BY last_opened_at DESC, id DESC")
+        return [video_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------------------------------------------------
     # Chats
@@ -185,20 +199,20 @@ class ConversationStore:
                 (video_id, title, now, now),
             )
             row = db.execute("SELECT * FROM chats WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return _chat(row)
+        return chat_from_row(row)
 
     def get_chat(self, chat_id: int) -> ChatRecord:
         row = self._query_one("SELECT * FROM chats WHERE id = ?", (chat_id,))
         if row is None:
             raise StoreError(f"No chat with id {chat_id}.")
-        return _chat(row)
+        return chat_from_row(row)
 
     def list_chats(self, video_id: int | None) -> list[ChatRecord]:
         """The chats about ``video_id`` (None: image-only chats), most recently active first."""
         rows = self._query_all(
             "SELECT * FROM chats WHERE video_id IS ? ORDER BY updated_at DESC, id DESC", (video_id,)
         )
-        return [_chat(r) for r in rows]
+        return [chat_from_row(r) for r in rows]
 
     def rename_chat(self, chat_id: int, title: str) -> None:
         with self._transaction() as db:
@@ -216,11 +230,11 @@ class ConversationStore:
     def add_segment(self, video_id: int, start_s: float, end_s: float, label: str = "") -> SegmentRecord:
         """The segment [start_s, end_s] of a video, created on first use (same bounds -> same row)."""
         with self._transaction() as db:
-            return _segment(self._upsert_segment(db, video_id, start_s, end_s, label))
+            return segment_from_row(self._upsert_segment(db, video_id, start_s, end_s, label))
 
     def list_segments(self, video_id: int) -> list[SegmentRecord]:
         rows = self._query_all("SELECT * FROM segments WHERE video_id = ? ORDER BY start_s, end_s", (video_id,))
-        return [_segment(r) for r in rows]
+        return [segment_from_row(r) for r in rows]
 
     @staticmethod
     def _upsert_segment(db: sqlite3.Connection, video_id: int, start_s: float, end_s: float, label: str = ""):
@@ -248,7 +262,8 @@ class ConversationStore:
         return self._insert_turn(chat_id, "user", text, media, segment, model_id="", status="complete")
 
     def begin_answer(self, chat_id: int, model_id: str, segment: SegmentRef | None = None) -> TurnRecord:
-        """Write the assistant's turn before the answer streams: empty text, status "pending"."""
+        """Write the assistant's turn before the answer streams: empty text, status "pending", this process as its
+        writer (see ``mark_interrupted``)."""
         return self._insert_turn(chat_id, "assistant", "", (), segment, model_id=model_id, status="pending")
 
     def append(self, turn_id: int, text: str) -> None:
@@ -281,17 +296,18 @@ class ConversationStore:
             row = db.execute("SELECT * FROM turns WHERE id = ?", (turn_id,)).fetchone()
         if row is None:
             raise StoreError(f"No turn with id {turn_id}.")
-        return _turn(row)
+        return turn_from_row(row)
 
     def get_turn(self, turn_id: int) -> TurnRecord:
         row = self._query_one("SELECT * FROM turns WHERE id = ?", (turn_id,))
         if row is None:
             raise StoreError(f"No turn with id {turn_id}.")
-        return _turn(row)
+        return turn_from_row(row)
 
     def list_turns(self, chat_id: int) -> list[TurnRecord]:
         """The chat's turns in order."""
-        return [_turn(r) for r in self._query_all("SELECT * FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,))]
+        rows = self._query_all("SELECT * FROM turns WHERE chat_id = ? ORDER BY id", (chat_id,))
+        return [turn_from_row(r) for r in rows]
 
     def conversation(self, chat_id: int) -> list[Turn]:
         """The chat as backend Turns (for asking a follow-up): failed and empty answers are left out."""
@@ -302,19 +318,34 @@ class ConversationStore:
             turns.append(Turn(role=record.role, text=record.text, media=record.media))
         return turns
 
-    def mark_stale_pending(self, older_than_s: float = 120.0) -> int:
-        """Mark answers left "pending" by a crashed process (no piece for ``older_than_s``) as interrupted errors.
+    def mark_interrupted(self) -> int:
+        """Mark answers left "pending" by a process that died as failed with the error "interrupted".
 
-        Returns how many were marked. Call at start-up; a live answer elsewhere writes more often than that.
+        A pending answer records its writer (host, pid, start time); one whose writer still runs (the GUI streaming
+        while ``vidi ask`` opens the store) is left alone. When liveness cannot be known (an answer from an older
+        Vidi, another host, no psutil) an answer untouched for ``UNKNOWN_OWNER_STALE_S`` counts as dead. Runs each
+        time a store opens; returns how many answers it marked.
         """
-        cutoff = (datetime.now(timezone.utc) - timedelta(seconds=older_than_s)).isoformat(timespec="microseconds")
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE turns SET status = 'error', error = 'interrupted: Vidi stopped before the answer ended',"
-                " completed_at = ? WHERE status = 'pending' AND updated_at < ?",
-                (_now(), cutoff),
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=UNKNOWN_OWNER_STALE_S)
+        cutoff_text = cutoff.isoformat(timespec="microseconds")
+        rows = self._query_all(
+            "SELECT id, owner_host, owner_pid, owner_started, updated_at FROM turns WHERE status = 'pending'"
+        )
+        dead = []
+        for row in rows:
+            alive = is_alive(ProcessOwner(row["owner_host"], row["owner_pid"] or 0, row["owner_started"]))
+            if alive is False or (alive is None and row["updated_at"] < cutoff_text):
+                dead.append(row["id"])
+        if not dead:
+            return 0  # no write: a read-only database still opens
+        now = _now()
+        with self._transaction() as db:  # "AND status = 'pending'": its writer may have finished it meanwhile
+            db.executemany(
+                "UPDATE turns SET status = 'error', error = ?, updated_at = ?, completed_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                [(INTERRUPTED_ERROR, now, now, turn_id) for turn_id in dead],
             )
-            return cursor.rowcount
+        return len(dead)
 
     def _insert_turn(
         self,
@@ -328,6 +359,7 @@ class ConversationStore:
         status: str,
     ) -> TurnRecord:
         now = _now()
+        owner = this_process() if status == "pending" else ProcessOwner("", 0, "")
         with self._transaction() as db:
             chat = db.execute("SELECT video_id FROM chats WHERE id = ?", (chat_id,)).fetchone()
             if chat is None:
@@ -337,16 +369,18 @@ class ConversationStore:
                 segment_id = self._upsert_segment(db, chat["video_id"], segment.start_s, segment.end_s)["id"]
             cursor = db.execute(
                 "INSERT INTO turns (chat_id, role, text, media_json, segment_id, segment_start_s, segment_end_s,"
-                " model_id, status, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " model_id, status, created_at, updated_at, completed_at, owner_host, owner_pid, owner_started)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chat_id, role, text, media_to_json(media), segment_id,
                     None if segment is None else segment.start_s, None if segment is None else segment.end_s,
                     model_id, status, now, now, now if status != "pending" else None,
+                    owner.host, owner.pid or None, owner.started,
                 ),
             )
             db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
             row = db.execute("SELECT * FROM turns WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        return _turn(row)
+        return turn_from_row(row)
 
     # ------------------------------------------------------------------------------------------------------------
     # Export
@@ -362,40 +396,4 @@ class ConversationStore:
 
     def iter_all_turns(self) -> Iterator[TurnRecord]:
         """Every turn in the store, oldest first (for tools and tests)."""
-        yield from (_turn(r) for r in self._query_all("SELECT * FROM turns ORDER BY id"))
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Rows -> records
-# ----------------------------------------------------------------------------------------------------------------
-
-
-def _video(row: sqlite3.Row) -> VideoRecord:
-    return VideoRecord(
-        id=row["id"], fingerprint=row["fingerprint"], path=row["path"], size_bytes=row["size_bytes"],
-        duration_s=row["duration_s"], added_at=row["added_at"], last_opened_at=row["last_opened_at"],
-    )
-
-
-def _chat(row: sqlite3.Row) -> ChatRecord:
-    return ChatRecord(
-        id=row["id"], video_id=row["video_id"], title=row["title"], created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _segment(row: sqlite3.Row) -> SegmentRecord:
-    return SegmentRecord(
-        id=row["id"], video_id=row["video_id"], start_s=row["start_s"], end_s=row["end_s"], label=row["label"],
-        created_at=row["created_at"],
-    )
-
-
-def _turn(row: sqlite3.Row) -> TurnRecord:
-    return TurnRecord(
-        id=row["id"], chat_id=row["chat_id"], role=row["role"], text=row["text"],
-        media=media_from_json(row["media_json"]), segment_id=row["segment_id"],
-        segment_start_s=row["segment_start_s"], segment_end_s=row["segment_end_s"], model_id=row["model_id"],
-        status=row["status"], error=row["error"], run=json.loads(row["run_json"] or "{}"),
-        created_at=row["created_at"], updated_at=row["updated_at"], completed_at=row["completed_at"],
-    )
+        yield from (turn_from_row(r) for r in self._query_all("SELECT * FROM turns ORDER BY id"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -95,3 +96,39 @@ def media_from_json(text: str) -> tuple[MediaRef, ...]:
         elif kind == "audio":
             refs.append(AudioRef(item["path"]))
     return tuple(refs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rows -> records
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def video_from_row(row: sqlite3.Row) -> VideoRecord:
+    return VideoRecord(
+        id=row["id"], fingerprint=row["fingerprint"], path=row["path"], size_bytes=row["size_bytes"],
+        duration_s=row["duration_s"], added_at=row["added_at"], last_opened_at=row["last_opened_at"],
+    )
+
+
+def chat_from_row(row: sqlite3.Row) -> ChatRecord:
+    return ChatRecord(
+        id=row["id"], video_id=row["video_id"], title=row["title"], created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def segment_from_row(row: sqlite3.Row) -> SegmentRecord:
+    return SegmentRecord(
+        id=row["id"], video_id=row["video_id"], start_s=row["start_s"], end_s=row["end_s"], label=row["label"],
+        created_at=row["created_at"],
+    )
+
+
+def turn_from_row(row: sqlite3.Row) -> TurnRecord:
+    return TurnRecord(
+        id=row["id"], chat_id=row["chat_id"], role=row["role"], text=row["text"],
+        media=media_from_json(row["media_json"]), segment_id=row["segment_id"],
+        segment_start_s=row["segment_start_s"], segment_end_s=row["segment_end_s"], model_id=row["model_id"],
+        status=row["status"], error=row["error"], run=json.loads(row["run_json"] or "{}"),
+        created_at=row["created_at"], updated_at=row["updated_at"], completed_at=row["completed_at"],
+    )

@@ -9,7 +9,9 @@ Tables (times are ISO 8601 UTC text, e.g. "2026-11-26T12:34:56.789012+00:00"; du
     chats     conversations, each about one video (or about images only: video_id NULL)
     segments  segments of a video that were asked about (start_s, end_s), one row per distinct span
     turns     messages: role user|assistant, text, media refs (JSON), the segment asked about, model id,
-              status pending|complete|stopped|error, run info (JSON: frames' timestamps, timings, tokens)
+              status pending|complete|stopped|error, run info (JSON: frames' timestamps, timings, tokens);
+              (v2) the process writing a pending answer: owner_host, owner_pid, owner_started (its start time), so
+              the next opening can tell an answer whose writer died (interrupted) from one still streaming
 """
 
 from __future__ import annotations
@@ -70,7 +72,14 @@ CREATE TABLE turns (
 CREATE INDEX turns_chat ON turns(chat_id, id);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1,)
+SCHEMA_V2_OWNER = """
+ALTER TABLE turns ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE turns ADD COLUMN owner_pid INTEGER;
+ALTER TABLE turns ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
+CREATE INDEX turns_pending ON turns(status) WHERE status = 'pending';
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -79,19 +88,50 @@ class SchemaTooNewError(StoreError):
 
 
 def migrate(connection: sqlite3.Connection) -> int:
-    """Bring ``connection``'s database up to SCHEMA_VERSION. Returns the version it was at before."""
+    """Bring ``connection``'s database up to SCHEMA_VERSION. Returns the version it was at before.
+
+    ``connection`` must be in autocommit mode (isolation_level=None). When a step is missing, the write lock is
+    taken (BEGIN IMMEDIATE) and the version read again under it: two processes opening a new file at once would
+    otherwise both act on version 0 and the second would fail creating tables the first just made ("table videos
+    already exists"). The one that waited reads the new version and does nothing. All missing steps run in that
+    one transaction, so a database is never left half migrated.
+    """
     (version,) = connection.execute("PRAGMA user_version").fetchone()
+    _check_not_too_new(version)
+    if version == SCHEMA_VERSION:
+        return version  # nothing to do, and no write lock taken (a read-only file still opens for reading)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()  # again: another process may have won
+        _check_not_too_new(version)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # statement by statement: executescript() would COMMIT first and give the lock away
+            for statement in _statements(MIGRATIONS[target - 1]):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {target}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _check_not_too_new(version: int) -> None:
     if version > SCHEMA_VERSION:
         raise SchemaTooNewError(
             f"The conversation database is from a newer Vidi (schema {version}, this one knows {SCHEMA_VERSION})."
         )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[target - 1]
-        # executescript() commits first; wrap the step in BEGIN/COMMIT so it applies whole or not at all.
-        try:
-            connection.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
-        except sqlite3.Error:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-    return version
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of ``script``, each whole (sqlite3.complete_statement finds where each one ends)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:60]}")
+    return statements

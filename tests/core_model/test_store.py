@@ -116,11 +116,9 @@ def test_stopped_error_and_stale_answers(store):
     left = store.begin_answer(chat.id, "tiny")
     with pytest.raises(ValueError):
         store.complete_answer(left.id, "pending")
-    assert store.mark_stale_pending(older_than_s=3600) == 0  # still fresh: maybe another process is streaming
-    assert store.mark_stale_pending(older_than_s=-1) == 1
+    assert store.mark_interrupted() == 0  # its writer (this process) runs: see store/test_interrupted.py
     statuses = [(t.status, t.error) for t in store.list_turns(chat.id)][1:]
-    assert statuses[0] == ("stopped", "") and statuses[1] == ("error", "out of memory")
-    assert statuses[2][0] == "error" and "interrupted" in statuses[2][1]
+    assert statuses == [("stopped", ""), ("error", "out of memory"), ("pending", "")]
     assert [t.text for t in store.conversation(chat.id)] == ["Hi", "Half an"]
     assert store.list_chats(None)[0].id == chat.id
 

@@ -156,8 +156,9 @@ def test_killed_mid_answer_keeps_the_question_and_the_partial_answer(tiny_vlm_di
         [chat] = store.list_chats(store.list_videos()[0].id)
         question, answer = store.list_turns(chat.id)
         assert question.text == "Describe everything." and question.status == "complete"
-        assert answer.status == "pending" and answer.text.startswith(partial)
-        assert store.mark_stale_pending(older_than_s=-1) == 1  # the next start closes it as interrupted
+        # opening the store again closes the dead process's answer as interrupted, keeping its text
+        assert store.interrupted_count == 1
+        assert answer.status == "error" and answer.error.startswith("interrupted") and answer.text.startswith(partial)
         store.complete_answer(store.begin_answer(chat.id, "tiny").id, "complete", text="still writable")
 
 
