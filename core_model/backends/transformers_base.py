@@ -71,6 +71,10 @@ MAX_IMAGE_SIDE_PX = 2048
 """Images are scaled down to this longer side when read: no processor here looks at more, and a 20-megapixel
 photo would otherwise cost ~1 GB of float copies in the processor."""
 
+HISTORY_CHARS = 1500
+"""Earlier turns kept as text, newest first, up to about this many characters (~400 tokens): older exchanges are
+left out whole, so the tenth question of a chat reads at most this much more than the first."""
+
 MAX_IMAGE_ASPECT = 20.0
 """Thinner images are padded (black) to this ratio: processors refuse extreme ones (a 20000x1 strip)."""
 
@@ -525,25 +529,28 @@ class TransformersBackend:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def question_media_only(conversation: Conversation) -> list[tuple[Turn, list[MediaRef]]]:
+def question_media_only(
+    conversation: Conversation, history_chars: int = HISTORY_CHARS
+) -> list[tuple[Turn, list[MediaRef]]]:
     """Each turn with the media the model gets this time: only the question's (the last turn's), each once.
 
     Earlier turns go as text; an earlier question that was about media says so in a short note before its text
-    ("[About the video 0:01-0:03]"), so the model can tell which answer was about what.
+    ("[About the video 0:01-0:03]"), so the model can tell which answer was about what. Of the earlier turns, the
+    newest whole exchanges that fit in ``history_chars`` are kept (always starting with a user turn).
     """
-    result: list[tuple[Turn, list[MediaRef]]] = []
-    last = len(conversation) - 1
-    for index, turn in enumerate(conversation):
-        if index == last:
-            kept: list[MediaRef] = []
-            for ref in turn.media:
-                if ref not in kept:
-                    kept.append(ref)
-            result.append((turn, kept))
-        else:
-            note = describe_media(turn.media)
-            result.append((Turn(turn.role, f"[{note}] {turn.text}" if note else turn.text), []))
-    return result
+    *earlier, question = conversation
+    history: list[Turn] = []
+    for turn in earlier:
+        note = describe_media(turn.media)
+        history.append(Turn(turn.role, f"[{note}] {turn.text}" if note else turn.text))
+    start, used = len(history), 0
+    while start > 0 and used + len(history[start - 1].text) <= history_chars:
+        start -= 1
+        used += len(history[start].text)
+    while start < len(history) and history[start].role != "user":
+        start += 1  # a kept history opens with a question, as chat templates expect
+    turns = [(turn, []) for turn in history[start:]]
+    return turns + [(question, list(dict.fromkeys(question.media)))]
 
 
 def collect_turn_media(conversation: Conversation) -> list[tuple[Turn, list[MediaRef]]]:

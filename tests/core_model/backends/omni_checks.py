@@ -53,17 +53,6 @@ def answer_about_image_and_recording(backend, image: Path, recording: Path):
     return request
 
 
-def answer_cancelled_after_two_pieces(backend, video: Path) -> list[str]:
-    """Ask for 200 tokens about 0-2 s of ``video`` and cancel from another thread at the second piece."""
-    options = GenerationOptions(num_frames=4, max_new_tokens=200)
-    pieces = []
-    for piece in backend.answer(with_media([Turn("user", "what is here ?")], [SegmentRef(str(video), 0, 2)]), options):
-        pieces.append(piece)
-        if len(pieces) == 2:
-            threading.Thread(target=backend.cancel).start()
-    return pieces
-
-
 def check_four_bit_on_cpu(folder: Path, image: Path, module_types: dict[str, type]) -> None:
     """Load ``folder`` in 4-bit on the CPU: each named module has its type, and an image question gets 3 tokens."""
     backend = load_backend(str(folder), device="cpu", load_in_4bit=True)

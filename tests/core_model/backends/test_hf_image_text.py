@@ -103,24 +103,6 @@ def test_image_only_question(tiny_backend, image_png):
     assert tiny_backend.last_run.frame_timestamps_s == []
 
 
-def test_cancel_stops_generation_within_a_token(tiny_backend, video_with_audio):
-    stream = tiny_backend.answer(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)]), GenerationOptions(max_new_tokens=5000, num_frames=4))
-    pieces = []
-    cancelled_at = None
-    for piece in stream:
-        pieces.append(piece)
-        if len(pieces) == 5:
-            canceller = threading.Thread(target=tiny_backend.cancel)  # from another thread, as the GUI does
-            canceller.start()
-            canceller.join()
-            cancelled_at = time.perf_counter()
-    ended_at = time.perf_counter()
-    run = tiny_backend.last_run
-    assert run.stopped
-    assert run.num_new_tokens < 200  # far from the 5000 asked for
-    assert ended_at - cancelled_at < 2.0  # a token takes milliseconds; leave room for a loaded CI machine
-
-
 def test_cancel_counts_at_most_one_more_token(tiny_backend, video_with_audio):
     from core_model.backends.generation import GenerationStats, stream_generate
 
@@ -137,17 +119,6 @@ def test_cancel_counts_at_most_one_more_token(tiny_backend, video_with_audio):
             counts.append(stats.num_new_tokens)
     assert stats.stopped
     assert stats.num_new_tokens <= counts[0] + 1
-
-
-def test_leaving_the_stream_early_stops_generation(tiny_backend, video_with_audio):
-    stream = tiny_backend.answer(with_media([Turn("user", QUESTION)], [SegmentRef(str(video_with_audio), 1.0, 3.0)]), GenerationOptions(max_new_tokens=5000, num_frames=4))
-    for index, _ in enumerate(stream):
-        if index == 2:
-            break
-    stream.close()
-    assert tiny_backend.last_run.stopped
-    assert not any(t.name == "vidi-generate" for t in threading.enumerate())
-    assert _ask(tiny_backend, [], max_new_tokens=3, conversation=[Turn("user", "hello")])  # still usable
 
 
 def test_four_bit_load_on_the_cpu_answers(tiny_vlm_dir, video_with_audio):
@@ -244,3 +215,17 @@ def test_smolvlm2_gets_each_frames_time_in_its_prompt(tiny_smolvlm_dir, video_wi
     assert re.findall(r"Framefrom(\d\d:\d\d):", prompt) == expected
     assert "fourframesfroma0:00:03" in prompt  # the segment's length, 3 s
     backend.unload()
+
+
+def test_a_long_chat_keeps_only_its_newest_exchanges_as_text(tiny_backend, video_with_audio):
+    from core_model.backends.transformers_base import HISTORY_CHARS
+
+    segment = SegmentRef(str(video_with_audio), 1.0, 3.0)
+    history = []
+    for index in range(40):
+        history += [Turn("user", f"question {index} ?", (segment,)), Turn("assistant", f"answer {index} " * 8)]
+    request = tiny_backend.prepare(history + [Turn("user", "and now ?", (segment,))], GenerationOptions(num_frames=4))
+    kept = [index for index in range(40) if f"question {index} ?" in request.prompt]
+    assert kept and kept == list(range(kept[0], 40)) and kept[0] > 0  # the newest, whole, oldest left out
+    assert sum(len(f"answer {i} " * 8) for i in kept) <= HISTORY_CHARS
+    assert len(request.segments) == 1  # the question's segment only
