@@ -214,8 +214,12 @@ class VideoPlayer(QWidget):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._path and self._awaiting_load:
             self._awaiting_load = False
             self.media_loaded.emit(self._path)
-            if self.media_player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
-                self.media_player.pause()  # paused, not stopped: the first frame shows and seeks show theirs
+            if self.media_player.playbackState() != QMediaPlayer.PlaybackState.PlayingState:
+                # Paused, not stopped: the first frame shows and seeks show theirs. A player that was paused on the
+                # previous video is still "paused" now, and pause() alone then renders nothing (a black picture
+                # until play): the seek to 0 makes Qt decode and show the new file's first frame.
+                self.media_player.pause()
+                self.media_player.setPosition(0)
         elif status == QMediaPlayer.MediaStatus.InvalidMedia:
             self._update_controls()
 
