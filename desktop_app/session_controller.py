@@ -13,14 +13,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core_model.backends.base import AudioRef, Capabilities, GenerationOptions, ImageRef, RunInfo, SegmentRef, Turn
+from core_model.backends.base import (
+    AudioRef,
+    BackendInfo,
+    Capabilities,
+    GenerationOptions,
+    ImageRef,
+    RunInfo,
+    SegmentRef,
+    Turn,
+)
+from desktop_app.chat.evidence import evidence_of, spread
 from desktop_app.chat.exchange import AnswerState, Exchange
-from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelInfo, ModelSpec
+from desktop_app.status_text import model_text
+from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec
 
 log = logging.getLogger(__name__)
 
 STORE_FLUSH_INTERVAL_MS = 500
 MAX_FRAME_THUMBS = 16
+REFUSED_KINDS = ("usage", "unsupported_media", "model_load")
+"""core_model.errors kinds of a question the model never worked on: its text goes back to the composer."""
 
 
 @dataclass
@@ -46,6 +59,9 @@ class SessionController(QObject):
     busy_changed = Signal(bool, int)  # an answer is running, number of questions waiting
     asked_segments_changed = Signal(list)  # [(start_ms, end_ms)]
     model_status_changed = Signal(str)  # one line for the status bar
+    backend_info_changed = Signal(object)  # BackendInfo of the model as it really runs (None: not loaded)
+    evidence_ready = Signal(int, object)  # key, Exchange whose frame_times_s / earlier_frames / heard_audio are set
+    question_returned = Signal(str, list, object)  # a refused question's text, image paths, audio clip: back in the box
     capabilities_changed = Signal(object)  # Capabilities (None: not known yet)
 
     def __init__(self, client: InferenceClient, store=None, parent: QObject | None = None) -> None:
@@ -58,12 +74,13 @@ class SessionController(QObject):
         self.video_path: str | None = None
         self.video_id: int | None = None
         self.duration_ms = 0
+        self.has_sound: bool | None = None  # the open video's probe: does it have an audio track
         self.selection_ms: tuple[int, int] | None = None
         self.include_audio = True
         self.chat_id: int | None = None
         self._live: dict[int, _Live] = {}  # request id -> live request, in submission order
         self._running_id: int | None = None
-        self._stopped_paths: dict[int, str | None] = {}  # stopped by the user, run info still to come
+        self._stopped: dict[int, _Live] = {}  # stopped by the user, run info still to come
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(STORE_FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self._flush_store)
@@ -76,7 +93,7 @@ class SessionController(QObject):
         w.load_started.connect(self._on_load_started)
         w.load_progressed.connect(self._on_load_progressed)
         w.loaded.connect(self._on_loaded)
-        w.load_failed.connect(lambda m: self.model_status_changed.emit("Model failed to load"))
+        w.load_failed.connect(self._on_load_failed)
         w.request_started.connect(self._on_request_started)
         w.piece_received.connect(self._on_piece_received)
         w.request_finished.connect(self._on_request_finished)
@@ -91,6 +108,7 @@ class SessionController(QObject):
         self.spec = spec
         self.capabilities = None
         self.capabilities_changed.emit(None)
+        self.backend_info_changed.emit(None)
         if spec is None or not spec.model:
             self.model_status_changed.emit("No model chosen (Settings… or Models…)")
             return
@@ -103,11 +121,11 @@ class SessionController(QObject):
             return
         self.client.load(self.spec)
 
-    def _on_inspected(self, info: ModelInfo) -> None:
+    def _on_inspected(self, info: BackendInfo) -> None:
         self.capabilities = info.capabilities
         self.capabilities_changed.emit(info.capabilities)
         if not info.loaded:
-            self.model_status_changed.emit(f"Model: {info.model_id} (not loaded)")
+            self.model_status_changed.emit(model_text(info))
 
     def _on_load_started(self, model: str) -> None:
         self.model_status_changed.emit(f"Loading {Path(model).name or model}…")
@@ -118,15 +136,20 @@ class SessionController(QObject):
             if live.exchange.state in (AnswerState.QUEUED, AnswerState.LOADING) and key == self._first_waiting():
                 self._set_state(key, AnswerState.LOADING, f"{fraction:.0%}")
 
-    def _on_loaded(self, info: ModelInfo) -> None:
+    def _on_loaded(self, info: BackendInfo) -> None:
         self.capabilities = info.capabilities
         self.capabilities_changed.emit(info.capabilities)
-        memory = f" · GPU memory {info.memory_used_bytes / 2**30:.1f} GiB" if info.memory_used_bytes >= 0 else ""
-        self.model_status_changed.emit(f"Model: {info.model_id} · ready on {info.device or '?'}{memory}")
+        self.model_status_changed.emit(model_text(info))
+        self.backend_info_changed.emit(info)
+
+    def _on_load_failed(self, _message: str) -> None:
+        self.model_status_changed.emit("Model failed to load")
+        self.backend_info_changed.emit(None)
 
     # ---- video and selection ------------------------------------------------------------------------------
-    def open_video(self, path: str, duration_s: float) -> None:
+    def open_video(self, path: str, duration_s: float, has_sound: bool | None = None) -> None:
         self.video_path, self.duration_ms = str(path), round(duration_s * 1000)
+        self.has_sound = has_sound
         self.selection_ms = None
         self.video_id = self.chat_id = None
         if self.store is not None:
@@ -160,7 +183,7 @@ class SessionController(QObject):
         self.chats_changed.emit(self._chats(), chat_id)
         for exchange in exchanges[-10:]:
             if exchange.frame_times_s and self.video_path:
-                self.frames_wanted.emit(exchange.key, self.video_path, exchange.frame_times_s[:MAX_FRAME_THUMBS])
+                self.frames_wanted.emit(exchange.key, self.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
 
     def new_chat(self) -> None:
         self.select_chat(None)  # the chat is created with its first question
@@ -193,7 +216,7 @@ class SessionController(QObject):
                 turn.status, AnswerState.FAILED
             )
             exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
-            exchange.frame_times_s = list(turn.run.get("frame_timestamps_s", []))
+            self._set_evidence(exchange, turn.run.get("frame_timestamps_s", []), bool(turn.run.get("used_audio")))
         for exchange in exchanges:
             if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
                 exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
@@ -224,18 +247,17 @@ class SessionController(QObject):
 
     # ---- asking -------------------------------------------------------------------------------------------
     def ask(self, text: str, image_paths: list[str], audio_path: str | None = None, with_segment: bool = True) -> int | None:
-        """Queue a question; returns its request id (None when it cannot be asked)."""
+        """Queue a question; returns its request id, or None when it is refused (a notice says why; the caller keeps
+        the question where the user wrote it)."""
         media = self._media_for(image_paths, audio_path, with_segment)
-        if not media:
-            self.notice.emit("Open a video or attach an image to ask about.", True)
+        refusal = self._refusal(media)
+        if refusal:
+            self.notice.emit(refusal, True)
             return None
         text = text or ("Describe this." if not audio_path else "Answer the question in the recording.")
         request_id = self.client.new_request_id()
         exchange = self._exchange_for(request_id, text, media)
         self.exchange_added.emit(exchange)
-        if self.spec is None or not self.spec.model:
-            self._set_state(request_id, AnswerState.FAILED, "No model chosen: pick one in Settings (Ctrl+,) or Models….")
-            return request_id
         chat_id, answer_turn_id, history = self._store_question(text, media)
         self._live[request_id] = _Live(exchange, self.video_path, chat_id, answer_turn_id)
         conversation = tuple(history) + (Turn("user", text, tuple(media)),)
@@ -243,6 +265,23 @@ class SessionController(QObject):
         self._update_queue()
         self._emit_asked_segments()
         return request_id
+
+    def _refusal(self, media: list) -> str:
+        """Why this question cannot be sent now ("" when it can), checked before any work."""
+        if not media:
+            return "Open a video or attach an image to ask about."
+        if self.spec is None or not self.spec.model:
+            return "No model chosen: pick one in Settings (Ctrl+,) or Models…."
+        caps, name = self.capabilities, Path(self.spec.model).name or self.spec.model
+        if caps is None:
+            return ""  # not described yet: the model itself refuses what it cannot take
+        if not caps.image and any(isinstance(m, ImageRef) for m in media):
+            return f"{name} does not take images: remove the attached images or choose another model."
+        if not caps.video and any(isinstance(m, SegmentRef) for m in media):
+            return f"{name} does not take video: untick Segment to ask about the images alone."
+        if not caps.audio and any(isinstance(m, AudioRef) for m in media):
+            return f"{name} does not take audio: remove the voice clip or type the question."
+        return ""
 
     def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
         media: list = []
@@ -315,22 +354,37 @@ class SessionController(QObject):
         self.piece_added.emit(request_id, piece)
 
     def _on_request_finished(self, request_id: int, run: RunInfo) -> None:
-        live = self._live.get(request_id)
-        if live is not None:
-            state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
-            self._finish(request_id, state, self._run_summary(run), run=run)
-        path = live.video_path if live is not None else self._stopped_paths.pop(request_id, None)
-        if run.frame_timestamps_s and path:
-            self.frames_wanted.emit(request_id, path, list(run.frame_timestamps_s)[:MAX_FRAME_THUMBS])
-
-    def _on_request_failed(self, request_id: int, message: str, _kind: str) -> None:
+        """``run`` is this request's own RunInfo (the worker never hands on an earlier one): the evidence."""
+        live = self._live.get(request_id) or self._stopped.pop(request_id, None)
+        if live is None:
+            return
+        exchange = live.exchange
+        self._set_evidence(exchange, run.frame_timestamps_s, run.used_audio)
+        self.evidence_ready.emit(request_id, exchange)
         if request_id in self._live:
-            self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
+            state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
+            self._finish(request_id, state, self._run_summary(run, exchange), run=run)
+        if exchange.frame_times_s and live.video_path:
+            self.frames_wanted.emit(request_id, live.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
+
+    def _set_evidence(self, exchange: Exchange, frame_times_s, used_audio: bool) -> None:
+        evidence = evidence_of(frame_times_s, used_audio, exchange.segment_ms, exchange.whole_video, self.has_sound)
+        exchange.frame_times_s, exchange.earlier_frames = evidence.frame_times_s, evidence.earlier_frames
+        exchange.heard_audio = evidence.heard_audio
+
+    def _on_request_failed(self, request_id: int, message: str, kind: str) -> None:
+        live = self._live.get(request_id)
+        if live is None:
+            return
+        self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
+        if kind in REFUSED_KINDS and not live.exchange.answer:
+            exchange = live.exchange
+            self.question_returned.emit(exchange.question, list(exchange.image_paths), exchange.audio_path)
 
     def _on_request_cancelled(self, request_id: int) -> None:
         if request_id in self._live:
             self._finish(request_id, AnswerState.STOPPED, "not asked", status="stopped")
-        self._stopped_paths.pop(request_id, None)
+        self._stopped.pop(request_id, None)
 
     # ---- bookkeeping --------------------------------------------------------------------------------------
     def _finish(self, request_id: int, state: AnswerState, detail: str, *, status: str | None = None,
@@ -338,7 +392,7 @@ class SessionController(QObject):
         live = self._live.pop(request_id)
         live.stopped = True
         if state == AnswerState.STOPPED and run is None:
-            self._stopped_paths[request_id] = live.video_path
+            self._stopped[request_id] = live
         self._save(live)
         if self.store is not None and live.answer_turn_id is not None:
             status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
@@ -386,14 +440,13 @@ class SessionController(QObject):
         self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
 
     @staticmethod
-    def _run_summary(run: RunInfo) -> str:
+    def _run_summary(run: RunInfo, exchange: Exchange) -> str:
+        """The answer's footer: who answered, how long, and how (the question's header lists the frames)."""
         parts = [run.model_id] if run.model_id else []
         if run.total_s:
             parts.append(f"{run.total_s:.1f} s")
-        if run.frame_timestamps_s:
-            parts.append(f"{len(run.frame_timestamps_s)} frames")
-        if run.used_audio:
-            parts.append("with audio")
+        if run.plan:
+            parts.append(run.plan)
         return " · ".join(parts)
 
     def shutdown(self) -> None:

@@ -1,7 +1,9 @@
 """Where the user writes a question: text box, attachments, include-audio toggle, mic, send and stop.
 
 Enter sends, Shift+Enter adds a line. Pasting an image (or image files) attaches it. Emits
-``question_submitted(text, image_paths, audio_path)`` and clears itself; it never talks to a model.
+``question_submitted(text, image_paths, audio_path, with_segment)``; it never talks to a model. The box is emptied
+by ``clear_question()`` once the question was accepted, so a refused question (no model, a medium the model does
+not take) stays where the user wrote it.
 """
 
 from __future__ import annotations
@@ -211,5 +213,18 @@ class Composer(QWidget):
         if self.submit_guard is not None and not self.submit_guard():
             return  # e.g. no model chosen yet: the question and its attachments stay here, nothing is lost
         self.question_submitted.emit(text, images, audio, self.with_segment())
+
+    def clear_question(self) -> None:
+        """The question was accepted: empty the box and its attachments."""
         self.edit.clear()
         self.attachments.clear()
+
+    def restore_question(self, text: str, image_paths: list[str], audio_path: str | None) -> bool:
+        """Put a refused question back, unless the user has started another one. True when it was put back."""
+        if self.text().strip() or self.attachments.image_paths() or self.attachments.audio_path():
+            return False
+        self.set_text(text)
+        self.add_images(list(image_paths))
+        if audio_path:
+            self.set_audio_clip(audio_path)
+        return True

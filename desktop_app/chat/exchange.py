@@ -32,4 +32,6 @@ class Exchange:
     state: AnswerState = AnswerState.QUEUED
     detail: str = ""  # queue place, load progress, error message
     model_id: str = ""
-    frame_times_s: list[float] = field(default_factory=list)
+    frame_times_s: list[float] = field(default_factory=list)  # this question's frames the model saw (its run)
+    earlier_frames: int = 0  # frames of earlier questions the model saw again for this answer
+    heard_audio: bool | None = None  # None until the run says; True only when the model heard the segment's sound
