@@ -117,20 +117,32 @@ class Composer(QWidget):
         return button
 
     def _init_layout(self) -> None:
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        # Toggles above the box, Send and Stop beside it: the chat may be ~320 px wide (a 900x600 window) and one
+        # row with everything cut the check boxes' labels there.
+        toggles = QHBoxLayout()
+        toggles.setContentsMargins(0, 0, 0, 0)
+        toggles.setSpacing(4)
         for widget in (self.attach_button, self.mic_button, self.segment_check, self.audio_check):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.queue_label)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.send_button)
+            toggles.addWidget(widget)
+        toggles.addStretch(1)
+        toggles.addWidget(self.queue_label)
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(4)
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        question_row = QHBoxLayout()
+        question_row.setContentsMargins(0, 0, 0, 0)
+        question_row.setSpacing(6)
+        question_row.addWidget(self.edit, 1)
+        question_row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.edit)
-        layout.addLayout(row)
+        layout.addLayout(toggles)
+        layout.addLayout(question_row)
 
     def _init_signals(self) -> None:
         self.edit.submit_requested.connect(self.submit)
