@@ -155,6 +155,7 @@ class ModelManagerDialog(QDialog):
         self.current_model = current_model
         self.recommendation: Recommendation | None = None
         self._statuses: list[ModelStatus] = []
+        self._folder_infos: dict[str, object] = {}  # folder -> core_model ModelFolderInfo
         self._pull_thread: QThread | None = None
         self._pull_worker: PullWorker | None = None
         self._pull_model_id: str | None = None
@@ -256,12 +257,13 @@ class ModelManagerDialog(QDialog):
             state = STATE_TEXT.get(status.state, status.state)
             if status.state == "partial":
                 state += f" ({format_bytes(status.size_on_disk_bytes)})"
+            memory, takes = self._needs(status)
             cells = (
                 RECOMMENDED_MARK if status.id == recommended else "",
                 entry.name if entry else status.id,
-                format_bytes(size) if size else "?",
-                format_bytes(entry.memory_4bit_bytes) if entry else "?",
-                ", ".join(entry.capability_names) if entry else "?",
+                format_bytes(size) if size else "unknown",
+                memory,
+                takes,
                 entry.licence if entry else "",
                 state,
             )
@@ -274,6 +276,28 @@ class ModelManagerDialog(QDialog):
         if selected is not None:
             self.select_model(selected)
         self.update_actions()
+
+    def _folder_info(self, status: ModelStatus):
+        """What an imported folder takes and needs, read from its files (cached: refresh() runs often)."""
+        if status.path is None:
+            return None
+        key = str(status.path)
+        if key not in self._folder_infos:
+            from core_model.models.folder_info import inspect_model_folder
+
+            self._folder_infos[key] = inspect_model_folder(status.path)
+        return self._folder_infos[key]
+
+    def _needs(self, status: ModelStatus) -> tuple[str, str]:
+        """(GPU memory in 4-bit, inputs) for the table: the catalog's figures, else the folder's own."""
+        if status.entry is not None:
+            return format_bytes(status.entry.memory_4bit_bytes), ", ".join(status.entry.capability_names)
+        info = self._folder_info(status)
+        if info is None:
+            return "unknown", "unknown"
+        memory = format_bytes(info.memory_4bit_bytes) if info.memory_4bit_bytes else "unknown"
+        takes = ", ".join(info.capability_names) if info.capabilities is not None else "unknown"
+        return memory, takes
 
     def selected_model_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -316,7 +340,16 @@ class ModelManagerDialog(QDialog):
     def _details_html(self, status: ModelStatus) -> str:
         entry = status.entry
         if entry is None:
-            return f"<b>{status.id}</b>: imported from {status.path}"
+            info = self._folder_info(status)
+            parts = [f"<b>{status.id}</b>: imported from {status.path}"]
+            if info is not None and info.problem:
+                parts.append(f"<i>{info.problem}</i>")
+            elif info is not None:
+                memory = (f"about {format_bytes(info.memory_4bit_bytes)} of GPU memory in 4-bit, "
+                          f"{format_bytes(info.memory_16bit_bytes)} unquantized" if info.memory_4bit_bytes
+                          else "memory unknown (no safetensors weights to read the size from)")
+                parts.append(f"A '{info.model_type}' model; takes {', '.join(info.capability_names)}; {memory}.")
+            return "<br>".join(parts)
         parts = [f"<b>{entry.name}</b> — {entry.notes}"]
         if entry.hub_url:
             parts.append(f'Hub: <a href="{entry.hub_url}">{entry.repo_id}</a>. Licence: '
@@ -413,6 +446,7 @@ class ModelManagerDialog(QDialog):
 
     @Slot(str, str)
     def on_pull_failed(self, model_id: str, message: str) -> None:
+        self.progress_bar.setVisible(False)  # its "starting…" would otherwise stay, as if the download ran on
         self.show_message(message, error=True)
 
     @Slot(str, str)
@@ -437,6 +471,12 @@ class ModelManagerDialog(QDialog):
     def on_import_clicked(self) -> None:
         folder = self.ask_folder()
         if not folder:
+            return
+        from core_model.models.folder_info import inspect_model_folder
+
+        problem = inspect_model_folder(folder, with_memory=False).problem
+        if problem:
+            self.show_message(f"Cannot import this folder: {problem}", error=True)
             return
         try:
             record = self.manager.import_folder(folder)
