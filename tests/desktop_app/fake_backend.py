@@ -38,6 +38,12 @@ class FakeScript:
     load_delay_s: float = 0.0
     load_error: str | None = None
     answer_error: Exception | None = None
+    run_reported_at_end: bool = False
+    """Write ``last_run`` only when an answer streams to its end, as ProcessBackend does (its child sends the RunInfo
+    with "done"): a stopped answer then leaves the previous question's RunInfo in ``last_run``."""
+    device: str = "cpu"
+    dtype: str = "float32"
+    notice: str = ""
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(video=True, audio=True, image=True))
 
 
@@ -46,9 +52,9 @@ class FakeBackend:
         self.model_id = model_id
         self.script = script
         self.capabilities = script.capabilities
-        self.device = "cpu"
+        self.device = script.device
         self.load_in_4bit = False
-        self.notice = ""
+        self.notice = script.notice
         self.last_run = RunInfo(model_id=model_id)
         self.requests: list[RecordedRequest] = []
         self.loaded = False
@@ -71,7 +77,7 @@ class FakeBackend:
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.model_id, self.capabilities, self.device, load_in_4bit=self.load_in_4bit,
-                           dtype="float32", notice=self.notice, loaded=self.loaded)
+                           dtype=self.script.dtype, notice=self.notice, loaded=self.loaded)
 
     def answer(self, conversation, options=None):
         self._cancel.reset()
@@ -89,7 +95,8 @@ class FakeBackend:
                 n = options.num_frames
                 run.frame_timestamps_s += [start + (end - start) * (i + 0.5) / n for i in range(n)]
                 run.used_audio = item.include_audio
-        self.last_run = run
+        if not self.script.run_reported_at_end:
+            self.last_run = run
         if self.script.answer_error is not None:
             raise self.script.answer_error
         for piece in self.script.pieces:
@@ -103,6 +110,7 @@ class FakeBackend:
             self.started.set()
             run.num_new_tokens += 1
             yield piece
+        self.last_run = run
 
     def cancel(self) -> None:
         self._cancel.cancel()
