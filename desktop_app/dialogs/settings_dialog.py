@@ -210,7 +210,7 @@ class SettingsDialog(QDialog):
         problem = self.folder_problem(folder)
         if problem:
             self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self._model_value)))
-            self.model_hint.setText(f"<span style='color:#d9534f'>{html.escape(problem)}</span>")
+            self.model_hint.setText(f"<span style='color:#d9534f'>{html.escape(problem, quote=False)}</span>")
             self.model_hint.setVisible(True)
             return
         if self.model_combo.findData(folder) < 0:
