@@ -24,8 +24,8 @@ from core_model.backends.base import (
     Turn,
 )
 from desktop_app.chat.evidence import evidence_of, spread
-from desktop_app.chat.exchange import AnswerState, Exchange
-from desktop_app.status_text import model_text
+from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
+from desktop_app.status_text import model_text, run_summary
 from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec
 
 log = logging.getLogger(__name__)
@@ -223,21 +223,7 @@ class SessionController(QObject):
         return exchanges
 
     def _exchange_for(self, key: int, text: str, media) -> Exchange:
-        exchange = Exchange(key=key, question=text)
-        for ref in media:
-            if isinstance(ref, SegmentRef):
-                if ref.start_s is None and ref.end_s is None:
-                    exchange.whole_video = True
-                else:
-                    start_s = ref.start_s or 0.0
-                    end_s = ref.end_s if ref.end_s is not None else self.duration_ms / 1000
-                    exchange.segment_ms = (round(start_s * 1000), round(end_s * 1000))
-                exchange.include_audio = ref.include_audio
-            elif isinstance(ref, ImageRef):
-                exchange.image_paths.append(ref.path)
-            elif isinstance(ref, AudioRef):
-                exchange.audio_path = ref.path
-        return exchange
+        return exchange_for(key, text, media, self.duration_ms)
 
     def _emit_asked_segments(self) -> None:
         segments = []
@@ -250,7 +236,7 @@ class SessionController(QObject):
         """Queue a question; returns its request id, or None when it is refused (a notice says why; the caller keeps
         the question where the user wrote it)."""
         media = self._media_for(image_paths, audio_path, with_segment)
-        refusal = self._refusal(media)
+        refusal = refusal_for(media, self.spec.model if self.spec is not None else "", self.capabilities)
         if refusal:
             self.notice.emit(refusal, True)
             return None
@@ -265,23 +251,6 @@ class SessionController(QObject):
         self._update_queue()
         self._emit_asked_segments()
         return request_id
-
-    def _refusal(self, media: list) -> str:
-        """Why this question cannot be sent now ("" when it can), checked before any work."""
-        if not media:
-            return "Open a video or attach an image to ask about."
-        if self.spec is None or not self.spec.model:
-            return "No model chosen: pick one in Settings (Ctrl+,) or Models…."
-        caps, name = self.capabilities, Path(self.spec.model).name or self.spec.model
-        if caps is None:
-            return ""  # not described yet: the model itself refuses what it cannot take
-        if not caps.image and any(isinstance(m, ImageRef) for m in media):
-            return f"{name} does not take images: remove the attached images or choose another model."
-        if not caps.video and any(isinstance(m, SegmentRef) for m in media):
-            return f"{name} does not take video: untick Segment to ask about the images alone."
-        if not caps.audio and any(isinstance(m, AudioRef) for m in media):
-            return f"{name} does not take audio: remove the voice clip or type the question."
-        return ""
 
     def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
         media: list = []
@@ -363,7 +332,7 @@ class SessionController(QObject):
         self.evidence_ready.emit(request_id, exchange)
         if request_id in self._live:
             state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
-            self._finish(request_id, state, self._run_summary(run, exchange), run=run)
+            self._finish(request_id, state, run_summary(run), run=run)
         if exchange.frame_times_s and live.video_path:
             self.frames_wanted.emit(request_id, live.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
 
@@ -438,16 +407,6 @@ class SessionController(QObject):
                 self._set_state(key, AnswerState.QUEUED, f"{ahead} question{'s' if ahead != 1 else ''} ahead" if ahead else "")
         busy = bool(self._live)
         self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
-
-    @staticmethod
-    def _run_summary(run: RunInfo, exchange: Exchange) -> str:
-        """The answer's footer: who answered, how long, and how (the question's header lists the frames)."""
-        parts = [run.model_id] if run.model_id else []
-        if run.total_s:
-            parts.append(f"{run.total_s:.1f} s")
-        if run.plan:
-            parts.append(run.plan)
-        return " · ".join(parts)
 
     def shutdown(self) -> None:
         """Save what streamed so far; mark running answers stopped (the window is closing)."""

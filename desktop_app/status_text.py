@@ -3,7 +3,7 @@ the settings: the device it really runs on and how its weights are held ("CPU ·
 
 from __future__ import annotations
 
-from core_model.backends.base import BackendInfo
+from core_model.backends.base import BackendInfo, RunInfo
 
 DEVICE_NAMES = {"cuda": "GPU", "mps": "Apple GPU", "cpu": "CPU", "remote": "Remote"}
 
@@ -25,3 +25,13 @@ def device_text(info: BackendInfo | None) -> str:
 
 def model_text(info: BackendInfo) -> str:
     return f"Model: {info.model_id} · " + ("ready" if info.loaded else "not loaded")
+
+
+def run_summary(run: RunInfo) -> str:
+    """An answer's footer: who answered, how long, and how it sampled (the question's header lists the frames)."""
+    parts = [run.model_id] if run.model_id else []
+    if run.total_s:
+        parts.append(f"{run.total_s:.1f} s")
+    if run.plan:
+        parts.append(run.plan)
+    return " · ".join(parts)
