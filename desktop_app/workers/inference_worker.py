@@ -115,6 +115,7 @@ class InferenceWorker(QObject):
         self._current_id: int | None = None
         self._shutting_down = threading.Event()
         self._loaded_flag = False
+        self._loaded_info: BackendInfo | None = None
         self._inspected: tuple[ModelSpec, Backend] | None = None  # described, not loaded: reused by the load
         self._loading: Backend | None = None
 
@@ -163,7 +164,7 @@ class InferenceWorker(QObject):
             return
         try:
             if spec == self._spec and self._backend is not None:
-                self.inspected.emit(self._info(self._backend, loaded=self._is_loaded()))
+                self.inspected.emit(self._loaded_info or self._info(self._backend, loaded=self._is_loaded()))
                 return
             self._drop_inspected()
             backend = self._factory(spec)
@@ -243,8 +244,8 @@ class InferenceWorker(QObject):
             self._close(pieces)
             with self._lock:
                 self._current_id = None
-            if answered and self._backend is not None:  # after a failure the model process may be gone:
-                self.loaded.emit(self._info(self._backend, loaded=True))  # describe() would start a new one
+            if answered and self._loaded_info is not None:  # the load's describe(), GPU memory refreshed
+                self.loaded.emit(self._with_memory(self._loaded_info))
 
     def _run_of(self, backend: Backend, earlier_run, request_id: int) -> RunInfo:
         """This request's RunInfo; an empty one (no frames claimed) when the backend did not report one for it, so
@@ -301,7 +302,10 @@ class InferenceWorker(QObject):
         with self._lock:
             self._backend, self._spec = backend, spec
         self._loaded_flag = True
-        self.loaded.emit(self._info(backend, loaded=True))
+        # describe() once per load: asked again after each answer, a model process would reset its last_run (and,
+        # after a crash, start a new child with no model in it)
+        self._loaded_info = self._info(backend, loaded=True)
+        self.loaded.emit(self._loaded_info)
 
     def _is_loaded(self) -> bool:
         return self._loaded_flag
@@ -319,6 +323,7 @@ class InferenceWorker(QObject):
         with self._lock:
             backend, self._backend, self._spec = self._backend, None, None
         self._loaded_flag = False
+        self._loaded_info = None
         if backend is not None:
             try:
                 backend.unload()
@@ -334,9 +339,15 @@ class InferenceWorker(QObject):
             log.info("describe() failed: %s", exc)
             info = BackendInfo(str(getattr(backend, "model_id", "")), getattr(backend, "capabilities", Capabilities()),
                                str(getattr(backend, "device", "") or ""))
-        if loaded and info.memory_used_bytes < 0 and info.device == "cuda":
-            info = replace(info, memory_used_bytes=_gpu_memory_used_bytes())  # a backend on this thread
-        return replace(info, loaded=loaded)
+        info = replace(info, loaded=loaded)
+        return InferenceWorker._with_memory(info) if loaded else info
+
+    @staticmethod
+    def _with_memory(info: BackendInfo) -> BackendInfo:
+        """``info`` with this process's GPU memory in use, for a backend on this thread (a model process reports
+        its own in describe())."""
+        used = _gpu_memory_used_bytes() if info.device == "cuda" else -1
+        return replace(info, memory_used_bytes=used) if used >= 0 else info
 
     @Slot()
     def release(self) -> None:
