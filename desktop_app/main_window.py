@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         self.chat.set_duration_s(info.duration_s)
         self.chat.composer.set_video_open(True)
         self.controller.open_video(path, info.duration_s, has_sound=bool(info.has_audio))
+        self._update_audio_toggle()
         self.thumbnails.request_strip(path, NUM_STRIP_TILES)
         self.setWindowTitle(f"{Path(path).name} — Vidi")
         self.settings.set_value(Key.LAST_FOLDER, str(Path(path).parent))
@@ -287,12 +288,17 @@ class MainWindow(QMainWindow):
             self.chat.add_exchange(exchange)
 
     def _on_capabilities_changed(self, caps: Capabilities | None) -> None:
-        composer = self.chat.composer
+        self._update_audio_toggle()
+        self._update_mic()
+
+    def _update_audio_toggle(self) -> None:
+        composer, caps = self.chat.composer, self.controller.capabilities
         if caps is not None and not caps.audio:
             composer.set_audio_supported(False, "This model does not take audio: only the pictures are sent.")
+        elif self.controller.has_sound is False:
+            composer.set_audio_supported(False, "This video has no sound: only the pictures are sent.")
         else:
             composer.set_audio_supported(True)
-        self._update_mic()
 
     def choose_images(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", str(self.settings.value(Key.LAST_FOLDER)),

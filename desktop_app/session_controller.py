@@ -256,7 +256,7 @@ class SessionController(QObject):
         media: list = []
         if self.video_path is not None and with_segment:
             audio_ok = self.capabilities is None or self.capabilities.audio
-            include_audio = self.include_audio and audio_ok
+            include_audio = self.include_audio and audio_ok and self.has_sound is not False  # a silent file: no ask
             if self.selection_ms is None:
                 media.append(SegmentRef(self.video_path, None, None, include_audio=include_audio))
             else:

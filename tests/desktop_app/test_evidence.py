@@ -64,6 +64,10 @@ def test_frames_of_earlier_turns_are_counted_apart_from_the_questions_own():
                            has_sound=True)
     assert evidence.frame_times_s == own and evidence.earlier_frames == 4
     assert evidence_of(own, True, None, False, True).frame_times_s == []  # an image-only question saw no segment
+    # a backend that says it used audio for a file with no sound did not hear anything
+    assert evidence_of(own, True, (1200, 3200), False, has_sound=False).heard_audio is False
+    assert evidence_of(own, True, (1200, 3200), False, has_sound=True).heard_audio is True
+    assert evidence_of(own, False, (1200, 3200), False, has_sound=True).heard_audio is False
     assert spread(list(range(24)), 16)[0] == 0 and spread(list(range(24)), 16)[-1] == 23
     assert len(spread(list(range(24)), 16)) == 16 and spread([1, 2], 16) == [1, 2]
 
@@ -72,14 +76,16 @@ def test_with_audio_only_when_the_video_has_sound_and_the_model_heard_it(qtbot, 
                                                                          gui_silent_video, fake_factory):
     window = make_window()  # the fake takes audio and reports used_audio whenever audio was asked for
     open_video_and_wait(qtbot, window, gui_silent_video)
-    assert window.chat.composer.include_audio()
+    composer = window.chat.composer
+    assert not composer.include_audio() and "no sound" in composer.audio_check.toolTip()
     silent = ask_and_wait(qtbot, window, "What do you hear?")
-    assert fake_factory.last.last_run.used_audio  # the model says it used audio ...
-    assert "no audio" in silent.question_view.about_label.text()  # ... but there is none in this file
+    assert not fake_factory.requests[-1].media[0].include_audio  # no sound is asked for from a silent file
+    assert "no audio" in silent.question_view.about_label.text()
     assert "with audio" not in silent.answer_view.state_label.text()
 
     window.open_video(str(gui_video))
     qtbot.waitUntil(lambda: window.controller.video_path == str(gui_video.resolve()), timeout=10000)
+    assert composer.include_audio()
     loud = ask_and_wait(qtbot, window, "And here?")
     assert "with audio" in loud.question_view.about_label.text()
 
