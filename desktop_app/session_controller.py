@@ -342,6 +342,7 @@ class SessionController(QObject):
         exchange.heard_audio = evidence.heard_audio
 
     def _on_request_failed(self, request_id: int, message: str, kind: str) -> None:
+        self._stopped.pop(request_id, None)
         live = self._live.get(request_id)
         if live is None:
             return
