@@ -23,6 +23,7 @@ from desktop_app.player.video_player import STEP_MS
 from desktop_app.resources import icon
 from desktop_app.session_controller import SessionController
 from desktop_app.settings import Key, Settings
+from desktop_app.status_text import device_text
 from desktop_app.theme import apply_theme, follow_system_theme
 from desktop_app.timeline.thumbnail_worker import ThumbnailService
 from desktop_app.video_pane import VideoPane
@@ -164,6 +165,9 @@ class MainWindow(QMainWindow):
         ctl.busy_changed.connect(comp.set_busy)
         ctl.asked_segments_changed.connect(self.timeline.set_asked_segments)
         ctl.model_status_changed.connect(self.model_label.setText)
+        ctl.backend_info_changed.connect(self._on_backend_info_changed)
+        ctl.evidence_ready.connect(c.set_evidence)
+        ctl.question_returned.connect(self._on_question_returned)
         ctl.capabilities_changed.connect(self._on_capabilities_changed)
         ctl.frames_wanted.connect(self.thumbnails.request_frames)
         # media work
@@ -188,7 +192,6 @@ class MainWindow(QMainWindow):
         self.controller.set_include_audio(include_audio)
         self.player.set_volume_percent(int(s.value(Key.VOLUME)))
         self.player.set_muted(bool(s.value(Key.MUTED)))
-        self.device_label.setText(f"Device: {s.value(Key.DEVICE)}" + (" · 4-bit" if s.value(Key.LOAD_IN_4BIT) else ""))
         self.set_theme(str(s.value(Key.THEME)), save=False)
 
     def set_theme(self, theme: str, save: bool = True) -> None:
@@ -227,7 +230,8 @@ class MainWindow(QMainWindow):
         self.video.load(path, round(info.duration_s * 1000), info.fps)
         self.chat.set_duration_s(info.duration_s)
         self.chat.composer.set_video_open(True)
-        self.controller.open_video(path, info.duration_s)
+        self.controller.open_video(path, info.duration_s, has_sound=bool(info.has_audio))
+        self._update_audio_toggle()
         self.thumbnails.request_strip(path, NUM_STRIP_TILES)
         self.setWindowTitle(f"{Path(path).name} — Vidi")
         self.settings.set_value(Key.LAST_FOLDER, str(Path(path).parent))
@@ -260,7 +264,19 @@ class MainWindow(QMainWindow):
 
     # ---- chat ---------------------------------------------------------------------------------------------
     def _on_question_submitted(self, text: str, images: list, audio_path, with_segment: bool) -> None:
-        self.controller.ask(text, images, audio_path, with_segment)
+        if self.controller.ask(text, images, audio_path, with_segment) is not None:
+            self.chat.composer.clear_question()  # refused: it stays in the box, a notice says why
+
+    def _on_question_returned(self, text: str, images: list, audio_path) -> None:
+        if self.chat.composer.restore_question(text, images, audio_path):
+            self.statusBar().showMessage("Your question is back in the box: send it again when ready.", 8000)
+
+    def _on_backend_info_changed(self, info) -> None:
+        """The device and precision the model really runs with (its describe()), and its notice."""
+        self.device_label.setText(device_text(info))
+        self.device_label.setToolTip(info.notice if info is not None else "")
+        if info is not None and info.notice:
+            self.statusBar().showMessage(info.notice, 10000)
 
     def _on_include_audio_toggled(self, checked: bool) -> None:
         self.controller.set_include_audio(checked)
@@ -272,12 +288,17 @@ class MainWindow(QMainWindow):
             self.chat.add_exchange(exchange)
 
     def _on_capabilities_changed(self, caps: Capabilities | None) -> None:
-        composer = self.chat.composer
+        self._update_audio_toggle()
+        self._update_mic()
+
+    def _update_audio_toggle(self) -> None:
+        composer, caps = self.chat.composer, self.controller.capabilities
         if caps is not None and not caps.audio:
             composer.set_audio_supported(False, "This model does not take audio: only the pictures are sent.")
+        elif self.controller.has_sound is False:
+            composer.set_audio_supported(False, "This video has no sound: only the pictures are sent.")
         else:
             composer.set_audio_supported(True)
-        self._update_mic()
 
     def choose_images(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach images", str(self.settings.value(Key.LAST_FOLDER)),

@@ -131,7 +131,8 @@ class ModelChoice(QObject):
     def _show_notice(self, missing: str = "") -> None:
         self._drop_notice()
         text, action, handler = self._notice_content(missing)
-        self.notice = self.window.chat.show_action_notice(text, action, handler)
+        self.notice = self.window.chat.show_action_notice(
+            text, action, handler, more_actions=[("Choose a folder…", self.choose_folder)])
         if not missing and not self.probe.done:
             self.probe.start()  # the notice names the recommended model once the device is known
 
@@ -201,6 +202,26 @@ class ModelChoice(QObject):
                                          error=False)
         else:
             self.window.statusBar().showMessage(f"Now using {self._name(model)}.", 6000)
+
+    def choose_folder(self) -> None:
+        """A model folder the user already has (no download): checked, then used; a folder that is not a model
+        Vidi can run is refused with its reason."""
+        from core_model.models.folder_info import inspect_model_folder
+
+        folder = self.ask_model_folder()
+        if not folder:
+            return
+        info = inspect_model_folder(folder, with_memory=False)
+        if info.problem:
+            self.window.chat.show_notice(info.problem)
+            return
+        self.use_model(str(info.folder))
+
+    def ask_model_folder(self) -> str:
+        """The folder picker (tests replace it)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        return QFileDialog.getExistingDirectory(self.window, "Model folder", str(Path.home()))
 
     def open_recommended(self) -> None:
         rec = self.probe.recommendation

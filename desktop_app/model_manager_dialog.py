@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 from desktop_app import qt_compat as _qt_compat  # noqa: F401  (binding fixes before any signal is emitted)
 from core_model.backends.base import CancelToken
 from core_model.models import (
-    DownloadCancelled,
     ModelManager,
     ModelManagerError,
     ModelStatus,
@@ -43,6 +42,8 @@ from core_model.models import (
     format_bytes,
     recommend,
 )
+from desktop_app.dialogs.model_details import details_html, needs_cells
+from desktop_app.dialogs.model_workers import DeviceWorker, PullWorker, start_on_thread
 
 COLUMNS = ("", "Model", "Size", "Memory (4-bit)", "Takes", "Licence", "Status")
 RECOMMENDED_MARK = "★"
@@ -56,77 +57,6 @@ STATE_TEXT = {
     "missing": "Folder missing",
 }
 PROGRESS_STEPS = 1000  # QProgressBar holds ints: show permille, the text says the bytes
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Workers (live on their own QThread)
-# ----------------------------------------------------------------------------------------------------------------
-
-
-class PullWorker(QObject):
-    """Runs ModelManager.pull on its thread; signals carry the model id first."""
-
-    progressed = Signal(str, object)  # (model_id, PullProgress)
-    finished = Signal(str, str)  # (model_id, local folder)
-    failed = Signal(str, str)  # (model_id, message)
-    cancelled = Signal(str, str)  # (model_id, message)
-    done = Signal()
-
-    def __init__(self, manager: ModelManager, model_id: str, cancel: CancelToken) -> None:
-        super().__init__()
-        self.manager = manager
-        self.model_id = model_id
-        self.cancel = cancel
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            record = self.manager.pull(self.model_id, progress=self._on_progress, cancel=self.cancel)
-        except DownloadCancelled as exc:
-            self.cancelled.emit(self.model_id, str(exc))
-        except ModelManagerError as exc:
-            self.failed.emit(self.model_id, str(exc))
-        except Exception as exc:  # noqa: BLE001  whatever happens, the GUI must hear about it
-            self.failed.emit(self.model_id, f"The download failed: {exc}")
-        else:
-            self.finished.emit(self.model_id, record.path)
-        self.done.emit()
-
-    def _on_progress(self, progress: PullProgress) -> None:
-        self.progressed.emit(self.model_id, progress)
-
-
-class DeviceWorker(QObject):
-    """Detects the device (imports torch) and recommends a model, off the GUI thread."""
-
-    detected = Signal(object, object)  # (DeviceInfo or None, Recommendation or None)
-    done = Signal()
-
-    def __init__(self, catalog) -> None:
-        super().__init__()
-        self.catalog = catalog
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            from desktop_app.model_choice import detect_device_in_child
-
-            device = detect_device_in_child()
-            self.detected.emit(device, recommend(device, catalog=self.catalog))
-        except Exception:  # noqa: BLE001  no torch / a broken driver: just no recommendation
-            self.detected.emit(None, None)
-        self.done.emit()
-
-
-def _start_on_thread(parent: QObject, worker: QObject) -> QThread:
-    """Move ``worker`` onto a new QThread, run its ``run`` slot, and clean both up when it says ``done``."""
-    thread = QThread(parent)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    worker.done.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
-    thread.start()
-    return thread
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -155,6 +85,7 @@ class ModelManagerDialog(QDialog):
         self.current_model = current_model
         self.recommendation: Recommendation | None = None
         self._statuses: list[ModelStatus] = []
+        self._folder_infos: dict[str, object] = {}  # folder -> core_model ModelFolderInfo
         self._pull_thread: QThread | None = None
         self._pull_worker: PullWorker | None = None
         self._pull_model_id: str | None = None
@@ -256,12 +187,13 @@ class ModelManagerDialog(QDialog):
             state = STATE_TEXT.get(status.state, status.state)
             if status.state == "partial":
                 state += f" ({format_bytes(status.size_on_disk_bytes)})"
+            memory, takes = self._needs(status)
             cells = (
                 RECOMMENDED_MARK if status.id == recommended else "",
                 entry.name if entry else status.id,
-                format_bytes(size) if size else "?",
-                format_bytes(entry.memory_4bit_bytes) if entry else "?",
-                ", ".join(entry.capability_names) if entry else "?",
+                format_bytes(size) if size else "unknown",
+                memory,
+                takes,
                 entry.licence if entry else "",
                 state,
             )
@@ -274,6 +206,20 @@ class ModelManagerDialog(QDialog):
         if selected is not None:
             self.select_model(selected)
         self.update_actions()
+
+    def _folder_info(self, status: ModelStatus):
+        """What an imported folder takes and needs, read from its files (cached: refresh() runs often)."""
+        if status.path is None:
+            return None
+        key = str(status.path)
+        if key not in self._folder_infos:
+            from core_model.models.folder_info import inspect_model_folder
+
+            self._folder_infos[key] = inspect_model_folder(status.path)
+        return self._folder_infos[key]
+
+    def _needs(self, status: ModelStatus) -> tuple[str, str]:
+        return needs_cells(status, None if status.entry is not None else self._folder_info(status))
 
     def selected_model_id(self) -> str | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -314,24 +260,7 @@ class ModelManagerDialog(QDialog):
         self.update_actions()
 
     def _details_html(self, status: ModelStatus) -> str:
-        entry = status.entry
-        if entry is None:
-            return f"<b>{status.id}</b>: imported from {status.path}"
-        parts = [f"<b>{entry.name}</b> — {entry.notes}"]
-        if entry.hub_url:
-            parts.append(f'Hub: <a href="{entry.hub_url}">{entry.repo_id}</a>. Licence: '
-                         f'<a href="{entry.licence_url}">{entry.licence}</a>.')
-        memory = f"GPU memory in 4-bit: {format_bytes(entry.memory_4bit_bytes)}"
-        if entry.cpu_memory_bytes:
-            memory += f", plus {format_bytes(entry.cpu_memory_bytes)} of the computer's RAM"
-        parts.append(memory + f"; unquantized (Mac, CPU): {format_bytes(entry.memory_16bit_bytes)}.")
-        if entry.access_note:
-            parts.append(f"<i>{entry.access_note}</i>")
-        if entry.how_to_get:
-            parts.append(entry.how_to_get)
-        if status.path is not None:
-            parts.append(f"On disk: {status.path}")
-        return "<br>".join(parts)
+        return details_html(status, None if status.entry is not None else self._folder_info(status))
 
     # -- device ------------------------------------------------------------------------------------------------
 
@@ -339,7 +268,7 @@ class ModelManagerDialog(QDialog):
         worker = DeviceWorker(self.manager.catalog)
         worker.detected.connect(self.on_device_detected)
         self._device_worker = worker
-        self._device_thread = _start_on_thread(self, worker)
+        self._device_thread = start_on_thread(self, worker)
 
     @Slot(object, object)
     def on_device_detected(self, device, recommendation) -> None:
@@ -384,7 +313,7 @@ class ModelManagerDialog(QDialog):
         self.progress_label.setText("Asking the hub for the file list…")
         self.progress_label.setVisible(True)
         self.show_message("")
-        self._pull_thread = _start_on_thread(self, worker)
+        self._pull_thread = start_on_thread(self, worker)
         self.update_actions()
 
     @Slot()
@@ -413,6 +342,7 @@ class ModelManagerDialog(QDialog):
 
     @Slot(str, str)
     def on_pull_failed(self, model_id: str, message: str) -> None:
+        self.progress_bar.setVisible(False)  # its "starting…" would otherwise stay, as if the download ran on
         self.show_message(message, error=True)
 
     @Slot(str, str)
@@ -437,6 +367,12 @@ class ModelManagerDialog(QDialog):
     def on_import_clicked(self) -> None:
         folder = self.ask_folder()
         if not folder:
+            return
+        from core_model.models.folder_info import inspect_model_folder
+
+        problem = inspect_model_folder(folder, with_memory=False).problem
+        if problem:
+            self.show_message(f"Cannot import this folder: {problem}", error=True)
             return
         try:
             record = self.manager.import_folder(folder)

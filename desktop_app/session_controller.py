@@ -13,17 +13,30 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from core_model.backends.base import AudioRef, Capabilities, GenerationOptions, ImageRef, RunInfo, SegmentRef, Turn
+from core_model.backends.base import (
+    AudioRef,
+    BackendInfo,
+    Capabilities,
+    GenerationOptions,
+    ImageRef,
+    RunInfo,
+    SegmentRef,
+    Turn,
+)
 from core_model.chat_session import ChatSession
 from core_model.chat_session import Exchange as Recording
 from core_model.errors import StoreError, user_message
-from desktop_app.chat.exchange import AnswerState, Exchange
-from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelInfo, ModelSpec
+from desktop_app.chat.evidence import evidence_of, spread
+from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
+from desktop_app.status_text import model_text, run_summary
+from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec
 
 log = logging.getLogger(__name__)
 
 STORE_FLUSH_INTERVAL_MS = 500
 MAX_FRAME_THUMBS = 16
+REFUSED_KINDS = ("usage", "unsupported_media", "model_load")
+"""core_model.errors kinds of a question the model never worked on: its text goes back to the composer."""
 
 
 @dataclass
@@ -47,6 +60,9 @@ class SessionController(QObject):
     busy_changed = Signal(bool, int)  # an answer is running, number of questions waiting
     asked_segments_changed = Signal(list)  # [(start_ms, end_ms)]
     model_status_changed = Signal(str)  # one line for the status bar
+    backend_info_changed = Signal(object)  # BackendInfo of the model as it really runs (None: not loaded)
+    evidence_ready = Signal(int, object)  # key, Exchange whose frame_times_s / earlier_frames / heard_audio are set
+    question_returned = Signal(str, list, object)  # a refused question's text, image paths, audio clip: back in the box
     capabilities_changed = Signal(object)  # Capabilities (None: not known yet)
 
     def __init__(self, client: InferenceClient, store=None, parent: QObject | None = None) -> None:
@@ -59,12 +75,13 @@ class SessionController(QObject):
         self.video_path: str | None = None
         self.video_id: int | None = None
         self.duration_ms = 0
+        self.has_sound: bool | None = None  # the open video's probe: does it have an audio track
         self.selection_ms: tuple[int, int] | None = None
         self.include_audio = True
         self.chat_id: int | None = None
         self._live: dict[int, _Live] = {}  # request id -> live request, in submission order
         self._running_id: int | None = None
-        self._stopped_paths: dict[int, str | None] = {}  # stopped by the user, run info still to come
+        self._stopped: dict[int, _Live] = {}  # stopped by the user, run info still to come
         self._store_errors_shown: set[str] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(STORE_FLUSH_INTERVAL_MS)
@@ -78,7 +95,7 @@ class SessionController(QObject):
         w.load_started.connect(self._on_load_started)
         w.load_progressed.connect(self._on_load_progressed)
         w.loaded.connect(self._on_loaded)
-        w.load_failed.connect(lambda m: self.model_status_changed.emit("Model failed to load"))
+        w.load_failed.connect(self._on_load_failed)
         w.request_started.connect(self._on_request_started)
         w.piece_received.connect(self._on_piece_received)
         w.request_finished.connect(self._on_request_finished)
@@ -93,6 +110,7 @@ class SessionController(QObject):
         self.spec = spec
         self.capabilities = None
         self.capabilities_changed.emit(None)
+        self.backend_info_changed.emit(None)
         if spec is None or not spec.model:
             self.model_status_changed.emit("No model chosen (Settings… or Models…)")
             return
@@ -105,11 +123,11 @@ class SessionController(QObject):
             return
         self.client.load(self.spec)
 
-    def _on_inspected(self, info: ModelInfo) -> None:
+    def _on_inspected(self, info: BackendInfo) -> None:
         self.capabilities = info.capabilities
         self.capabilities_changed.emit(info.capabilities)
         if not info.loaded:
-            self.model_status_changed.emit(f"Model: {info.model_id} (not loaded)")
+            self.model_status_changed.emit(model_text(info))
 
     def _on_load_started(self, model: str) -> None:
         self.model_status_changed.emit(f"Loading {Path(model).name or model}…")
@@ -120,15 +138,20 @@ class SessionController(QObject):
             if live.exchange.state in (AnswerState.QUEUED, AnswerState.LOADING) and key == self._first_waiting():
                 self._set_state(key, AnswerState.LOADING, f"{fraction:.0%}")
 
-    def _on_loaded(self, info: ModelInfo) -> None:
+    def _on_loaded(self, info: BackendInfo) -> None:
         self.capabilities = info.capabilities
         self.capabilities_changed.emit(info.capabilities)
-        memory = f" · GPU memory {info.memory_used_bytes / 2**30:.1f} GiB" if info.memory_used_bytes >= 0 else ""
-        self.model_status_changed.emit(f"Model: {info.model_id} · ready on {info.device or '?'}{memory}")
+        self.model_status_changed.emit(model_text(info))
+        self.backend_info_changed.emit(info)
+
+    def _on_load_failed(self, _message: str) -> None:
+        self.model_status_changed.emit("Model failed to load")
+        self.backend_info_changed.emit(None)
 
     # ---- video and selection ------------------------------------------------------------------------------
-    def open_video(self, path: str, duration_s: float) -> None:
+    def open_video(self, path: str, duration_s: float, has_sound: bool | None = None) -> None:
         self.video_path, self.duration_ms = str(path), round(duration_s * 1000)
+        self.has_sound = has_sound
         self.selection_ms = None
         self.video_id = self.chat_id = None
         if self.store is not None:
@@ -164,7 +187,7 @@ class SessionController(QObject):
         self.chats_changed.emit(self._chats(), chat_id)
         for exchange in exchanges[-10:]:
             if exchange.frame_times_s and self.video_path:
-                self.frames_wanted.emit(exchange.key, self.video_path, exchange.frame_times_s[:MAX_FRAME_THUMBS])
+                self.frames_wanted.emit(exchange.key, self.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
 
     def new_chat(self) -> None:
         self.select_chat(None)  # the chat is created with its first question
@@ -209,28 +232,14 @@ class SessionController(QObject):
                 turn.status, AnswerState.FAILED
             )
             exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
-            exchange.frame_times_s = list(turn.run.get("frame_timestamps_s", []))
+            self._set_evidence(exchange, turn.run.get("frame_timestamps_s", []), bool(turn.run.get("used_audio")))
         for exchange in exchanges:
             if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
                 exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
         return exchanges
 
     def _exchange_for(self, key: int, text: str, media) -> Exchange:
-        exchange = Exchange(key=key, question=text)
-        for ref in media:
-            if isinstance(ref, SegmentRef):
-                if ref.start_s is None and ref.end_s is None:
-                    exchange.whole_video = True
-                else:
-                    start_s = ref.start_s or 0.0
-                    end_s = ref.end_s if ref.end_s is not None else self.duration_ms / 1000
-                    exchange.segment_ms = (round(start_s * 1000), round(end_s * 1000))
-                exchange.include_audio = ref.include_audio
-            elif isinstance(ref, ImageRef):
-                exchange.image_paths.append(ref.path)
-            elif isinstance(ref, AudioRef):
-                exchange.audio_path = ref.path
-        return exchange
+        return exchange_for(key, text, media, self.duration_ms)
 
     def _emit_asked_segments(self) -> None:
         segments = []
@@ -241,18 +250,17 @@ class SessionController(QObject):
 
     # ---- asking -------------------------------------------------------------------------------------------
     def ask(self, text: str, image_paths: list[str], audio_path: str | None = None, with_segment: bool = True) -> int | None:
-        """Queue a question; returns its request id (None when it cannot be asked)."""
+        """Queue a question; returns its request id, or None when it is refused (a notice says why; the caller keeps
+        the question where the user wrote it)."""
         media = self._media_for(image_paths, audio_path, with_segment)
-        if not media:
-            self.notice.emit("Open a video or attach an image to ask about.", True)
+        refusal = refusal_for(media, self.spec.model if self.spec is not None else "", self.capabilities)
+        if refusal:
+            self.notice.emit(refusal, True)
             return None
         text = text or ("Describe this." if not audio_path else "Answer the question in the recording.")
         request_id = self.client.new_request_id()
         exchange = self._exchange_for(request_id, text, media)
         self.exchange_added.emit(exchange)
-        if self.spec is None or not self.spec.model:
-            self._set_state(request_id, AnswerState.FAILED, "No model chosen: pick one in Settings (Ctrl+,) or Models….")
-            return request_id
         recording, conversation = self._record_question(text, media)
         self._live[request_id] = _Live(exchange, self.video_path, recording)
         self.client.submit(ChatRequest(request_id, self.spec, conversation, tuple(media), self.options))
@@ -264,7 +272,7 @@ class SessionController(QObject):
         media: list = []
         if self.video_path is not None and with_segment:
             audio_ok = self.capabilities is None or self.capabilities.audio
-            include_audio = self.include_audio and audio_ok
+            include_audio = self.include_audio and audio_ok and self.has_sound is not False  # a silent file: no ask
             if self.selection_ms is None:
                 media.append(SegmentRef(self.video_path, None, None, include_audio=include_audio))
             else:
@@ -332,22 +340,38 @@ class SessionController(QObject):
         self.piece_added.emit(request_id, piece)
 
     def _on_request_finished(self, request_id: int, run: RunInfo) -> None:
-        live = self._live.get(request_id)
-        if live is not None:
-            state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
-            self._finish(request_id, state, self._run_summary(run), run=run)
-        path = live.video_path if live is not None else self._stopped_paths.pop(request_id, None)
-        if run.frame_timestamps_s and path:
-            self.frames_wanted.emit(request_id, path, list(run.frame_timestamps_s)[:MAX_FRAME_THUMBS])
-
-    def _on_request_failed(self, request_id: int, message: str, _kind: str) -> None:
+        """``run`` is this request's own RunInfo (the worker never hands on an earlier one): the evidence."""
+        live = self._live.get(request_id) or self._stopped.pop(request_id, None)
+        if live is None:
+            return
+        exchange = live.exchange
+        self._set_evidence(exchange, run.frame_timestamps_s, run.used_audio)
+        self.evidence_ready.emit(request_id, exchange)
         if request_id in self._live:
-            self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
+            state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
+            self._finish(request_id, state, run_summary(run), run=run)
+        if exchange.frame_times_s and live.video_path:
+            self.frames_wanted.emit(request_id, live.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
+
+    def _set_evidence(self, exchange: Exchange, frame_times_s, used_audio: bool) -> None:
+        evidence = evidence_of(frame_times_s, used_audio, exchange.segment_ms, exchange.whole_video, self.has_sound)
+        exchange.frame_times_s, exchange.earlier_frames = evidence.frame_times_s, evidence.earlier_frames
+        exchange.heard_audio = evidence.heard_audio
+
+    def _on_request_failed(self, request_id: int, message: str, kind: str) -> None:
+        self._stopped.pop(request_id, None)
+        live = self._live.get(request_id)
+        if live is None:
+            return
+        self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
+        if kind in REFUSED_KINDS and not live.exchange.answer:
+            exchange = live.exchange
+            self.question_returned.emit(exchange.question, list(exchange.image_paths), exchange.audio_path)
 
     def _on_request_cancelled(self, request_id: int) -> None:
         if request_id in self._live:
             self._finish(request_id, AnswerState.STOPPED, "not asked", status="stopped")
-        self._stopped_paths.pop(request_id, None)
+        self._stopped.pop(request_id, None)
 
     # ---- bookkeeping --------------------------------------------------------------------------------------
     def _finish(self, request_id: int, state: AnswerState, detail: str, *, status: str | None = None,
@@ -355,7 +379,7 @@ class SessionController(QObject):
         live = self._live.pop(request_id)
         live.stopped = True
         if state == AnswerState.STOPPED and run is None:
-            self._stopped_paths[request_id] = live.video_path
+            self._stopped[request_id] = live
         if live.recording is not None:
             status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
             live.recording.finish(status, error=error, run=asdict(run) if run is not None else None)
@@ -389,17 +413,6 @@ class SessionController(QObject):
                 self._set_state(key, AnswerState.QUEUED, f"{ahead} question{'s' if ahead != 1 else ''} ahead" if ahead else "")
         busy = bool(self._live)
         self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
-
-    @staticmethod
-    def _run_summary(run: RunInfo) -> str:
-        parts = [run.model_id] if run.model_id else []
-        if run.total_s:
-            parts.append(f"{run.total_s:.1f} s")
-        if run.frame_timestamps_s:
-            parts.append(f"{len(run.frame_timestamps_s)} frames")
-        if run.used_audio:
-            parts.append("with audio")
-        return " · ".join(parts)
 
     def shutdown(self) -> None:
         """Save what streamed so far; mark running answers stopped (the window is closing)."""

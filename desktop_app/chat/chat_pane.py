@@ -157,6 +157,11 @@ class ChatPane(QWidget):
         if widget is not None:
             widget.set_frames(images, times_s)
 
+    def set_evidence(self, key: int, exchange: Exchange) -> None:
+        widget = self._widgets.get(key)
+        if widget is not None:
+            widget.set_evidence(exchange)
+
     def show_notice(self, text: str, error: bool = True) -> QLabel:
         """A line in the chat that is not an answer: a file that cannot be opened, a failed export..."""
         label = QLabel(("⚠ " if error else "ℹ ") + text, self._list)
@@ -173,8 +178,9 @@ class ChatPane(QWidget):
         self._stick_to_bottom = True
         return label
 
-    def show_action_notice(self, text: str, action_text: str, on_action) -> QFrame:
-        """An information line with a button ("Get Gemma 4 E2B…"); ``.label`` and ``.button`` may be updated later."""
+    def show_action_notice(self, text: str, action_text: str, on_action, more_actions=()) -> QFrame:
+        """An information line with a button ("Get Gemma 4 E2B…"); ``.label`` and ``.button`` may be updated later.
+        ``more_actions``: further (text, callable) buttons, in ``.buttons`` after the first."""
         box = QFrame(self._list)
         box.setObjectName("action-notice")
         box.setStyleSheet("QFrame#action-notice { border: 1px solid palette(mid); border-radius: 6px; }")
@@ -186,10 +192,20 @@ class ChatPane(QWidget):
         box.button.setDefault(False)
         box.button.setAutoDefault(False)
         box.button.clicked.connect(on_action)
+        box.buttons = [box.button]
+        for extra_text, extra_action in more_actions:
+            extra = QPushButton(extra_text, box)
+            extra.setAutoDefault(False)
+            extra.clicked.connect(extra_action)
+            box.buttons.append(extra)
         row = QHBoxLayout(box)
         row.setContentsMargins(8, 6, 8, 6)
         row.addWidget(box.label, 1)
-        row.addWidget(box.button, 0, Qt.AlignmentFlag.AlignVCenter)
+        column = QVBoxLayout()  # the buttons stacked: the notice stays readable in a narrow chat
+        column.setSpacing(4)
+        for button in box.buttons:
+            column.addWidget(button)
+        row.addLayout(column)
         self._list_layout.insertWidget(self._list_layout.count() - 1, box)
         self.empty_label.setVisible(False)
         self._stick_to_bottom = True

@@ -1,7 +1,9 @@
 """Where the user writes a question: text box, attachments, include-audio toggle, mic, send and stop.
 
 Enter sends, Shift+Enter adds a line. Pasting an image (or image files) attaches it. Emits
-``question_submitted(text, image_paths, audio_path)`` and clears itself; it never talks to a model.
+``question_submitted(text, image_paths, audio_path, with_segment)``; it never talks to a model. The box is emptied
+by ``clear_question()`` once the question was accepted, so a refused question (no model, a medium the model does
+not take) stays where the user wrote it.
 """
 
 from __future__ import annotations
@@ -115,20 +117,32 @@ class Composer(QWidget):
         return button
 
     def _init_layout(self) -> None:
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        # Toggles above the box, Send and Stop beside it: the chat may be ~320 px wide (a 900x600 window) and one
+        # row with everything cut the check boxes' labels there.
+        toggles = QHBoxLayout()
+        toggles.setContentsMargins(0, 0, 0, 0)
+        toggles.setSpacing(4)
         for widget in (self.attach_button, self.mic_button, self.segment_check, self.audio_check):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.queue_label)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.send_button)
+            toggles.addWidget(widget)
+        toggles.addStretch(1)
+        toggles.addWidget(self.queue_label)
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(4)
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        question_row = QHBoxLayout()
+        question_row.setContentsMargins(0, 0, 0, 0)
+        question_row.setSpacing(6)
+        question_row.addWidget(self.edit, 1)
+        question_row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(4)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.edit)
-        layout.addLayout(row)
+        layout.addLayout(toggles)
+        layout.addLayout(question_row)
 
     def _init_signals(self) -> None:
         self.edit.submit_requested.connect(self.submit)
@@ -211,5 +225,18 @@ class Composer(QWidget):
         if self.submit_guard is not None and not self.submit_guard():
             return  # e.g. no model chosen yet: the question and its attachments stay here, nothing is lost
         self.question_submitted.emit(text, images, audio, self.with_segment())
+
+    def clear_question(self) -> None:
+        """The question was accepted: empty the box and its attachments."""
         self.edit.clear()
         self.attachments.clear()
+
+    def restore_question(self, text: str, image_paths: list[str], audio_path: str | None) -> bool:
+        """Put a refused question back, unless the user has started another one. True when it was put back."""
+        if self.text().strip() or self.attachments.image_paths() or self.attachments.audio_path():
+            return False
+        self.set_text(text)
+        self.add_images(list(image_paths))
+        if audio_path:
+            self.set_audio_clip(audio_path)
+        return True

@@ -28,6 +28,15 @@ from desktop_app.timefmt import format_time_s, linkify_timestamps, time_from_see
 
 RENDER_INTERVAL_MS = 50
 THUMB_HEIGHT_PX = 54
+STATE_ICON_PX = 14
+STATE_ICONS = {
+    AnswerState.QUEUED: "waiting",
+    AnswerState.LOADING: "waiting",
+    AnswerState.ANSWERING: "answering",
+    AnswerState.STOPPED: "stop",
+    AnswerState.FAILED: "warning",
+}
+"""Drawn from resources/icons, not emoji: many Linux desktops have no emoji font and show an empty box instead."""
 
 
 def _thumb_label(pixmap: QPixmap, tip: str, parent: QWidget) -> QLabel:
@@ -75,6 +84,7 @@ class QuestionView(QFrame):
         self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.about_label = QLabel(self)
         self.about_label.setObjectName("about")
+        self.about_label.setWordWrap(True)  # a narrow chat wraps the line instead of cutting it
         self.frames_strip = QScrollArea(self)  # a row of thumbnails that scrolls instead of widening the chat
         self.frames_strip.setFrameShape(QFrame.Shape.NoFrame)
         self.frames_strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -106,14 +116,17 @@ class QuestionView(QFrame):
         elif exchange.segment_ms is not None:
             start_s, end_s = exchange.segment_ms[0] / 1000, exchange.segment_ms[1] / 1000
             parts.append(f"Segment {format_time_s(start_s)} – {format_time_s(end_s)} ({end_s - start_s:.1f} s)")
-        if exchange.segment_ms is not None or exchange.whole_video:
-            parts.append("with audio" if exchange.include_audio else "no audio")
+        if exchange.heard_audio is not None and (exchange.segment_ms is not None or exchange.whole_video):
+            parts.append("with audio" if exchange.heard_audio else "no audio")  # what the model heard, from its run
         if exchange.image_paths:
             parts.append(f"{len(exchange.image_paths)} image{'s' if len(exchange.image_paths) > 1 else ''}")
         if exchange.audio_path:
             parts.append("voice clip")
         if exchange.frame_times_s:
-            parts.append(f"{len(exchange.frame_times_s)} frames seen")
+            seen = f"{len(exchange.frame_times_s)} frame{'s' if len(exchange.frame_times_s) != 1 else ''} seen"
+            if exchange.earlier_frames:
+                seen += f" (and {exchange.earlier_frames} of earlier questions)"
+            parts.append(seen)
         self.about_label.setText(" · ".join(parts))
         self.about_label.setVisible(bool(parts))
 
@@ -127,7 +140,12 @@ class QuestionView(QFrame):
             self.frames_strip.setVisible(True)
 
     def set_frames(self, images: list[QImage], times_s: list[float]) -> None:
-        """Show the frames the model saw (small thumbnails, each with its time)."""
+        """Show the frames the model saw (small thumbnails, each with its time), replacing any shown before."""
+        while self.num_frame_thumbs:
+            item = self.frames_row.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+            self.num_frame_thumbs -= 1
         for index, image in enumerate(images):
             pixmap = QPixmap.fromImage(image.scaledToHeight(THUMB_HEIGHT_PX - 14, Qt.TransformationMode.SmoothTransformation))
             tip = f"frame at {format_time_s(times_s[index])}" if index < len(times_s) else "frame"
@@ -149,6 +167,8 @@ class AnswerView(QFrame):
         self._render_pending = False
         self.browser = MarkdownView(self)
         self.browser.anchorClicked.connect(self._on_anchor_clicked)
+        self.state_icon = QLabel(self)
+        self.state_icon.setFixedSize(STATE_ICON_PX, STATE_ICON_PX)
         self.state_label = QLabel(self)
         self.state_label.setObjectName("answerState")
         self.state_label.setWordWrap(True)
@@ -159,6 +179,8 @@ class AnswerView(QFrame):
         self.copy_button.setToolTip("Copy the answer")
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         footer = QHBoxLayout()
+        footer.setSpacing(5)
+        footer.addWidget(self.state_icon, 0, Qt.AlignmentFlag.AlignTop)
         footer.addWidget(self.state_label, 1)
         footer.addWidget(self.copy_button)
         layout = QVBoxLayout(self)
@@ -195,13 +217,16 @@ class AnswerView(QFrame):
     def set_state(self, state: AnswerState, detail: str = "") -> None:
         self.state = state
         text = {
-            AnswerState.QUEUED: "⏳ Waiting" + (f" — {detail}" if detail else "…"),
-            AnswerState.LOADING: "⏳ Loading the model" + (f" — {detail}" if detail else "…"),
-            AnswerState.ANSWERING: "✍ Answering…",
+            AnswerState.QUEUED: "Waiting" + (f" — {detail}" if detail else "…"),
+            AnswerState.LOADING: "Loading the model" + (f" — {detail}" if detail else "…"),
+            AnswerState.ANSWERING: "Answering…",
             AnswerState.DONE: detail,
-            AnswerState.STOPPED: "■ Stopped" + (f" — {detail}" if detail else ""),
-            AnswerState.FAILED: f"⚠ {detail or 'The model could not answer.'}",
+            AnswerState.STOPPED: "Stopped" + (f" — {detail}" if detail else ""),
+            AnswerState.FAILED: detail or "The model could not answer.",
         }[state]
+        icon_name = STATE_ICONS.get(state)
+        self.state_icon.setPixmap(icon(icon_name).pixmap(STATE_ICON_PX, STATE_ICON_PX) if icon_name else QPixmap())
+        self.state_icon.setVisible(icon_name is not None)
         self.state_label.setText(text)
         self.state_label.setVisible(bool(text))
         self.state_label.setProperty("failed", state == AnswerState.FAILED)
@@ -245,6 +270,11 @@ class ExchangeWidget(QWidget):
         self.answer_view.set_state(state, detail)
 
     def set_frames(self, images: list[QImage], times_s: list[float]) -> None:
-        self.exchange.frame_times_s = list(times_s)
-        self.question_view.show_about(self.exchange)
+        """Thumbnails of (some of) the frames the model saw; the counts come from ``set_evidence``, not from these."""
         self.question_view.set_frames(images, times_s)
+
+    def set_evidence(self, exchange: Exchange) -> None:
+        """What the model saw and heard for this question (its run): frame count and audio in the header."""
+        self.exchange.frame_times_s = list(exchange.frame_times_s)
+        self.exchange.earlier_frames, self.exchange.heard_audio = exchange.earlier_frames, exchange.heard_audio
+        self.question_view.show_about(self.exchange)

@@ -7,6 +7,7 @@ keeps its format: a catalog / registry id, or a folder path.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -206,10 +207,23 @@ class SettingsDialog(QDialog):
             self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self._model_value)))
             return
         folder = str(Path(folder).expanduser())
+        problem = self.folder_problem(folder)
+        if problem:
+            self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(self._model_value)))
+            self.model_hint.setText(f"<span style='color:#d9534f'>{html.escape(problem, quote=False)}</span>")
+            self.model_hint.setVisible(True)
+            return
         if self.model_combo.findData(folder) < 0:
             self.model_combo.insertItem(self.model_combo.count() - 2, folder, folder)
         self.model_combo.setCurrentIndex(self.model_combo.findData(folder))
         self._model_value = folder
+
+    @staticmethod
+    def folder_problem(folder: str) -> str:
+        """Why Vidi cannot run the model in ``folder`` ("" when it can): no config.json, an unknown model type..."""
+        from core_model.models.folder_info import inspect_model_folder
+
+        return inspect_model_folder(folder, with_memory=False).problem
 
     def ask_model_folder(self) -> str:
         """The folder picker (tests replace it)."""

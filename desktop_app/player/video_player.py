@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoSink
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget
@@ -18,6 +18,7 @@ from desktop_app.resources import icon
 from desktop_app.timefmt import format_clock_s
 
 STEP_MS = 5000
+REDRAW_DELAY_MS = 120
 SPEEDS = (0.25, 0.5, 1.0, 1.25, 1.5, 2.0)
 
 
@@ -33,6 +34,10 @@ class VideoPlayer(QWidget):
         self._path: str | None = None
         self._awaiting_load = False  # True from load() until the player reports the media loaded
         self._frame_ms = 40.0  # one frame at 25 fps until the file's rate is known
+        self._redraw_timer = QTimer(self)  # a paused picture is redrawn once a resize has settled
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_DELAY_MS)
+        self._redraw_timer.timeout.connect(self._redraw_paused_frame)
         self._init_media_player()
         self._init_controls()
         self._init_layout()
@@ -194,6 +199,17 @@ class VideoPlayer(QWidget):
     def is_muted(self) -> bool:
         return self.audio_output.isMuted()
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._path is not None and not self._awaiting_load and not self.is_playing():
+            self._redraw_timer.start()
+
+    def _redraw_paused_frame(self) -> None:
+        """A paused video surface keeps its old-size picture after a resize (seen on X11): seeking to where it is
+        makes Qt render the frame again at the new size."""
+        if self._path is not None and not self._awaiting_load and not self.is_playing():
+            self.media_player.setPosition(self.media_player.position())
+
     # ---- Qt multimedia callbacks --------------------------------------------------------------------------
     def _on_position_changed(self, position_ms: int) -> None:
         self._update_time_label()
@@ -214,8 +230,12 @@ class VideoPlayer(QWidget):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._path and self._awaiting_load:
             self._awaiting_load = False
             self.media_loaded.emit(self._path)
-            if self.media_player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
-                self.media_player.pause()  # paused, not stopped: the first frame shows and seeks show theirs
+            if self.media_player.playbackState() != QMediaPlayer.PlaybackState.PlayingState:
+                # Paused, not stopped: the first frame shows and seeks show theirs. A player that was paused on the
+                # previous video is still "paused" now, and pause() alone then renders nothing (a black picture
+                # until play): the seek to 0 makes Qt decode and show the new file's first frame.
+                self.media_player.pause()
+                self.media_player.setPosition(0)
         elif status == QMediaPlayer.MediaStatus.InvalidMedia:
             self._update_controls()
 

@@ -20,16 +20,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core_model.backends.base import (
-    Backend,
-    BackendError,
-    Capabilities,
-    GenerationOptions,
-    MediaRef,
-    OutOfMemoryError,
-    RunInfo,
-    Turn,
-)
+from core_model.backends.base import Backend, BackendInfo, Capabilities, GenerationOptions, MediaRef, RunInfo, Turn
+from core_model.errors import as_vidi_error, user_message
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +53,6 @@ class ChatRequest:
         return turns
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the GUI shows about a loaded (or inspected) model."""
-
-    model_id: str
-    capabilities: Capabilities
-    device: str = ""
-    loaded: bool = False
-    memory_used_bytes: int = -1  # GPU memory in use, -1 when unknown or on the CPU
-
-
 BackendFactory = Callable[[ModelSpec], Backend]
 
 
@@ -94,22 +75,8 @@ class _Aborted(Exception):
 
 
 def _error_kind(exc: BaseException) -> str:
-    if isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError":
-        return "oom"
-    if type(exc).__name__ == "MediaError":
-        return "media"
-    if isinstance(exc, BackendError):
-        return "backend"
-    return "internal"
-
-
-def _user_message(exc: BaseException) -> str:
-    kind = _error_kind(exc)
-    if kind == "oom" and not isinstance(exc, BackendError):
-        return "The model ran out of memory. Try fewer frames, a shorter segment, or 4-bit loading."
-    if kind in ("oom", "media", "backend"):
-        return str(exc) or type(exc).__name__
-    return f"Unexpected error ({type(exc).__name__}): {exc}"
+    """core_model.errors' kind ("model_load", "unsupported_media", "out_of_memory", "media", "internal", ...)."""
+    return as_vidi_error(exc).kind
 
 
 def _gpu_memory_used_bytes() -> int:
@@ -125,16 +92,16 @@ def _gpu_memory_used_bytes() -> int:
 class InferenceWorker(QObject):
     """Owns the backend. Lives on the worker thread; its slots run there."""
 
-    inspected = Signal(object)  # ModelInfo (capabilities known, weights not loaded)
+    inspected = Signal(object)  # BackendInfo (capabilities known, weights not loaded)
     inspect_failed = Signal(str)  # message
     load_started = Signal(str)  # model
     load_progressed = Signal(float, str)  # fraction in [0, 1], message
-    loaded = Signal(object)  # ModelInfo
+    loaded = Signal(object)  # BackendInfo from the backend's describe(): the real device, precision, notice
     load_failed = Signal(str)  # message
     request_started = Signal(int)  # request_id
     piece_received = Signal(int, str)  # request_id, text piece
     request_finished = Signal(int, object)  # request_id, RunInfo (stopped flag set when stopped)
-    request_failed = Signal(int, str, str)  # request_id, message for the user, kind (oom/media/backend/internal)
+    request_failed = Signal(int, str, str)  # request_id, message for the user, core_model.errors kind
     request_cancelled = Signal(int)  # request_id, stopped before it started
 
     def __init__(self, backend_factory: BackendFactory | None = None) -> None:
@@ -148,6 +115,7 @@ class InferenceWorker(QObject):
         self._current_id: int | None = None
         self._shutting_down = threading.Event()
         self._loaded_flag = False
+        self._loaded_info: BackendInfo | None = None
         self._inspected: tuple[ModelSpec, Backend] | None = None  # described, not loaded: reused by the load
         self._loading: Backend | None = None
 
@@ -196,18 +164,15 @@ class InferenceWorker(QObject):
             return
         try:
             if spec == self._spec and self._backend is not None:
-                self.inspected.emit(self._info(self._backend, loaded=self._is_loaded()))
+                self.inspected.emit(self._loaded_info or self._info(self._backend, loaded=self._is_loaded()))
                 return
             self._drop_inspected()
             backend = self._factory(spec)
             with self._lock:
                 self._inspected = (spec, backend)
-            describe = getattr(backend, "describe", None)
-            if describe is not None:
-                describe()
-            self.inspected.emit(self._info(backend, loaded=False))
+            self.inspected.emit(self._info(backend, loaded=False))  # describe(): a model process starts here
         except Exception as exc:  # noqa: BLE001  (shown to the user, never raised into Qt)
-            self.inspect_failed.emit(_user_message(exc))
+            self.inspect_failed.emit(user_message(exc))
 
     @Slot(object)
     def load(self, spec: ModelSpec) -> None:
@@ -218,7 +183,7 @@ class InferenceWorker(QObject):
         except _Aborted:
             pass
         except Exception as exc:  # noqa: BLE001
-            self.load_failed.emit(_user_message(exc))
+            self.load_failed.emit(user_message(exc))
 
     @Slot()
     def unload(self) -> None:
@@ -236,9 +201,9 @@ class InferenceWorker(QObject):
             self.request_cancelled.emit(request_id)
             return
         except Exception as exc:  # noqa: BLE001
-            message = _user_message(exc)
+            message = user_message(exc)
             self.load_failed.emit(message)
-            self.request_failed.emit(request_id, message, "load")
+            self.request_failed.emit(request_id, message, _error_kind(exc))
             return
         if self._is_cancelled(request_id):
             self.request_cancelled.emit(request_id)
@@ -253,7 +218,9 @@ class InferenceWorker(QObject):
         with self._lock:
             self._current_id = request_id
         self.request_started.emit(request_id)
+        earlier_run = backend.last_run  # a backend sets a new RunInfo for each answer; this one is not ours
         pieces = None
+        answered = False
         try:
             pieces = backend.answer(request.turns(), request.options)
             for piece in pieces:
@@ -262,29 +229,43 @@ class InferenceWorker(QObject):
                     break
                 if piece:
                     self.piece_received.emit(request_id, piece)
-            run = replace(backend.last_run) if isinstance(backend.last_run, RunInfo) else RunInfo()
-            if self._is_cancelled(request_id):
-                run.stopped = True
-            self.request_finished.emit(request_id, run)
+            self._close(pieces)  # a stopped stream ends (and its backend writes last_run) before we read it
+            self.request_finished.emit(request_id, self._run_of(backend, earlier_run, request_id))
+            answered = True
         except Exception as exc:  # noqa: BLE001
             if self._is_cancelled(request_id):
-                run = RunInfo(stopped=True)
-                self.request_finished.emit(request_id, run)
+                self.request_finished.emit(request_id, self._run_of(backend, earlier_run, request_id))
             else:
                 kind = _error_kind(exc)
                 if kind == "internal":
                     log.error("answer failed:\n%s", traceback.format_exc())
-                self.request_failed.emit(request_id, _user_message(exc), kind)
+                self.request_failed.emit(request_id, user_message(exc), kind)
         finally:
-            if pieces is not None and hasattr(pieces, "close"):
-                try:
-                    pieces.close()
-                except Exception:  # noqa: BLE001
-                    log.debug("closing the answer stream failed", exc_info=True)
+            self._close(pieces)
             with self._lock:
                 self._current_id = None
-            if self._backend is not None:
-                self.loaded.emit(self._info(self._backend, loaded=True))  # refresh memory figures
+            if answered and self._loaded_info is not None:  # the load's describe(), GPU memory refreshed
+                self.loaded.emit(self._with_memory(self._loaded_info))
+
+    def _run_of(self, backend: Backend, earlier_run, request_id: int) -> RunInfo:
+        """This request's RunInfo; an empty one (no frames claimed) when the backend did not report one for it, so
+        the chat never shows an earlier question's frames as this one's."""
+        run = backend.last_run
+        if run is earlier_run or not isinstance(run, RunInfo):
+            run = RunInfo(model_id=str(getattr(backend, "model_id", "")))
+        else:
+            run = replace(run, frame_timestamps_s=list(run.frame_timestamps_s))
+        if self._is_cancelled(request_id):
+            run.stopped = True
+        return run
+
+    @staticmethod
+    def _close(pieces) -> None:
+        if pieces is not None and hasattr(pieces, "close"):
+            try:
+                pieces.close()
+            except Exception:  # noqa: BLE001
+                log.debug("closing the answer stream failed", exc_info=True)
 
     def _ensure_loaded(self, spec: ModelSpec) -> None:
         if self._backend is not None and self._spec == spec and self._is_loaded():
@@ -321,7 +302,10 @@ class InferenceWorker(QObject):
         with self._lock:
             self._backend, self._spec = backend, spec
         self._loaded_flag = True
-        self.loaded.emit(self._info(backend, loaded=True))
+        # describe() once per load: asked again after each answer, a model process would reset its last_run (and,
+        # after a crash, start a new child with no model in it)
+        self._loaded_info = self._info(backend, loaded=True)
+        self.loaded.emit(self._loaded_info)
 
     def _is_loaded(self) -> bool:
         return self._loaded_flag
@@ -339,6 +323,7 @@ class InferenceWorker(QObject):
         with self._lock:
             backend, self._backend, self._spec = self._backend, None, None
         self._loaded_flag = False
+        self._loaded_info = None
         if backend is not None:
             try:
                 backend.unload()
@@ -346,16 +331,23 @@ class InferenceWorker(QObject):
                 log.warning("unloading the model failed", exc_info=True)
 
     @staticmethod
-    def _info(backend: Backend, loaded: bool) -> ModelInfo:
-        process_info = getattr(backend, "info", None)  # a model process reports its own GPU memory
-        memory = getattr(process_info, "memory_used_bytes", None)
-        return ModelInfo(
-            model_id=str(getattr(backend, "model_id", "")),
-            capabilities=getattr(backend, "capabilities", Capabilities()),
-            device=str(getattr(backend, "device", "") or ""),
-            loaded=loaded,
-            memory_used_bytes=(memory if memory is not None else _gpu_memory_used_bytes()) if loaded else -1,
-        )
+    def _info(backend: Backend, loaded: bool) -> BackendInfo:
+        """The backend's own describe() (a model process answers with the child's), marked loaded or not."""
+        try:
+            info = backend.describe()
+        except Exception as exc:  # noqa: BLE001  (a dead model process: say what is known, never guess a device)
+            log.info("describe() failed: %s", exc)
+            info = BackendInfo(str(getattr(backend, "model_id", "")), getattr(backend, "capabilities", Capabilities()),
+                               str(getattr(backend, "device", "") or ""))
+        info = replace(info, loaded=loaded)
+        return InferenceWorker._with_memory(info) if loaded else info
+
+    @staticmethod
+    def _with_memory(info: BackendInfo) -> BackendInfo:
+        """``info`` with this process's GPU memory in use, for a backend on this thread (a model process reports
+        its own in describe())."""
+        used = _gpu_memory_used_bytes() if info.device == "cuda" else -1
+        return replace(info, memory_used_bytes=used) if used >= 0 else info
 
     @Slot()
     def release(self) -> None:

@@ -27,19 +27,18 @@ def settings(tmp_path):
     return s
 
 
-def _make_video(path: Path, duration_s: float = 4.0) -> Path:
-    """A small H.264 + AAC mp4 (testsrc picture, sine sound), made with ffmpeg."""
+def _make_video(path: Path, duration_s: float = 4.0, sound: bool = True, picture: str = "testsrc2") -> Path:
+    """A small H.264 mp4 (``picture``: a lavfi source, e.g. testsrc2 or color=c=red; with a sine sound in AAC unless
+    ``sound`` is False), made with ffmpeg."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is needed to make the test video")
-    subprocess.run(
-        [
-            "ffmpeg", "-v", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size=160x120:rate=25:duration={duration_s}",
-            "-f", "lavfi", "-i", f"sine=frequency=440:duration={duration_s}",
-            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", "-c:a", "aac", "-shortest", str(path),
-        ],
-        check=True,
-    )
+    source = f"{picture}=size=160x120:rate=25:duration={duration_s}" if "=" not in picture else (
+        f"{picture}:size=160x120:rate=25:duration={duration_s}")
+    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source]
+    if sound:
+        command += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={duration_s}", "-c:a", "aac", "-shortest"]
+    command += ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "25", str(path)]
+    subprocess.run(command, check=True)
     return path
 
 
@@ -47,6 +46,12 @@ def _make_video(path: Path, duration_s: float = 4.0) -> Path:
 def gui_video(tmp_path_factory) -> Path:
     """A 4-second 160x120 mp4 with audio, shared by the GUI tests (copy it before renaming)."""
     return _make_video(tmp_path_factory.mktemp("gui-media") / "clip.mp4")
+
+
+@pytest.fixture(scope="session")
+def gui_silent_video(tmp_path_factory) -> Path:
+    """The same 4-second picture with no audio track at all."""
+    return _make_video(tmp_path_factory.mktemp("gui-media") / "silent.mp4", sound=False)
 
 
 @pytest.fixture(scope="session")

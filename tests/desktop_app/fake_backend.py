@@ -40,6 +40,12 @@ class FakeScript:
     load_delay_s: float = 0.0
     load_error: str | None = None
     answer_error: Exception | None = None
+    run_reported_at_end: bool = False
+    """Write ``last_run`` only when an answer streams to its end, as ProcessBackend does (its child sends the RunInfo
+    with "done"): a stopped answer then leaves the previous question's RunInfo in ``last_run``."""
+    device: str = "cpu"
+    dtype: str = "float32"
+    notice: str = ""
     capabilities: Capabilities = field(default_factory=lambda: Capabilities(video=True, audio=True, image=True))
 
 
@@ -48,9 +54,9 @@ class FakeBackend:
         self.model_id = model_id
         self.script = script
         self.capabilities = script.capabilities
-        self.device = "cpu"
+        self.device = script.device
         self.load_in_4bit = False
-        self.notice = ""
+        self.notice = script.notice
         self.last_run = RunInfo(model_id=model_id)
         self.requests: list[RecordedRequest] = []
         self.loaded = False
@@ -73,7 +79,7 @@ class FakeBackend:
 
     def describe(self) -> BackendInfo:
         return BackendInfo(self.model_id, self.capabilities, self.device, load_in_4bit=self.load_in_4bit,
-                           dtype="float32", notice=self.notice, loaded=self.loaded)
+                           dtype=self.script.dtype, notice=self.notice, loaded=self.loaded)
 
     def answer(self, conversation, options=None):
         from core_model.backends.common import check_question
@@ -87,7 +93,8 @@ class FakeBackend:
 
     def _stream(self, media, options):
         run = RunInfo(model_id=self.model_id)
-        self.last_run = run
+        if not self.script.run_reported_at_end:  # else as ProcessBackend: last_run only once the answer is done
+            self.last_run = run
         started = time.perf_counter()
         try:
             yield from self._phases(media, options, run, started)
@@ -99,6 +106,7 @@ class FakeBackend:
             raise as_vidi_error(exc) from exc
         finally:
             run.total_s = time.perf_counter() - started
+        self.last_run = run
 
     def _phases(self, media, options, run, started):
         stopped = lambda: self._cancel.cancelled  # noqa: E731

@@ -40,3 +40,31 @@ def test_tiny_model_answers_about_a_segment_through_the_real_worker(qtbot, make_
     window.close()
     assert window.controller.client.thread.isFinished()
     assert backend._process is None  # the model process was ended with the window
+
+
+def test_a_stopped_question_through_the_model_process_never_shows_earlier_frames(qtbot, make_window, settings,
+                                                                                 gui_video, tiny_vlm_dir):
+    from PySide6.QtCore import Qt
+
+    settings.set_value(Key.MODEL, str(tiny_vlm_dir))
+    settings.set_value(Key.DEVICE, "cpu")
+    settings.set_value(Key.LOAD_IN_4BIT, False)
+    settings.set_value(Key.NUM_FRAMES, 4)
+    settings.set_value(Key.MAX_NEW_TOKENS, 200)
+    window = make_window(real_backend=True)
+    open_video_and_wait(qtbot, window, gui_video)
+    window.timeline.set_selection_ms(0, 1000)
+    first = ask_and_wait(qtbot, window, "What is first?", timeout_ms=180_000)
+    qtbot.waitUntil(lambda: first.question_view.num_frame_thumbs == 4, timeout=20_000)
+    assert window.device_label.text().startswith("CPU") and "4-bit" not in window.device_label.text()
+
+    window.timeline.set_selection_ms(1200, 3200)
+    second = ask_and_wait(qtbot, window, "And in the middle?", final=False)
+    qtbot.waitUntil(lambda: len(second.answer_view.text) > 0, timeout=60_000)
+    qtbot.mouseClick(window.chat.composer.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.client.worker._current_id is None, timeout=20_000)
+    qtbot.wait(500)
+    assert all(1.15 <= t <= 3.25 for t in second.exchange.frame_times_s), second.exchange.frame_times_s
+    thumbs = [label.toolTip() for label in second.question_view.findChildren(type(second.question_view.about_label),
+                                                                             "thumb")]
+    assert not any(tip.startswith("frame at 0:00") for tip in thumbs), thumbs

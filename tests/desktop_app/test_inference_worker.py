@@ -83,7 +83,7 @@ def test_model_load_failure_is_reported_not_raised(qtbot, fake_factory):
         client.submit(request)
         qtbot.waitUntil(lambda: bool(rec["failed"]), timeout=5000)
         rid, message, kind = rec["failed"][0]
-        assert rid == request.request_id and "no config.json" in message and kind == "load"
+        assert rid == request.request_id and "no config.json" in message and kind == "model_load"  # core_model.errors kind
     finally:
         assert client.shutdown(2000)
 

@@ -221,3 +221,63 @@ def test_models_changed_refreshes_the_open_settings_chooser(qtbot, first_run_win
     dialog.on_import_clicked()
     assert choice.settings_dialog.model_combo.findData("fresh-model") >= 0
     dialog.close()
+
+
+# ---- a folder the user already has ------------------------------------------------------------------------------
+
+def test_the_first_run_notice_offers_a_model_folder_too(qtbot, first_run_window, settings, tmp_path, fake_factory,
+                                                        gui_image):
+    window = first_run_window(GPU_12GB)
+    window.chat.composer.add_images([str(gui_image)])
+    type_and_send(qtbot, window, "Hello?")
+    notice = window.model_choice.notice
+    assert [b.text() for b in notice.buttons][1:] == ["Choose a folder…"]
+
+    window.model_choice.ask_model_folder = lambda: str(tmp_path)  # not a model: refused, nothing chosen
+    qtbot.mouseClick(notice.buttons[1], Qt.MouseButton.LeftButton)
+    assert settings.value(Key.MODEL) == ""
+    assert any("no config.json" in text for text in window.chat.notices())
+
+    folder = model_folder(tmp_path / "my-smolvlm")
+    window.model_choice.ask_model_folder = lambda: str(folder)
+    qtbot.mouseClick(notice.buttons[1], Qt.MouseButton.LeftButton)
+    assert settings.value(Key.MODEL) == str(folder)
+    assert window.controller.spec.model == str(folder)
+    assert window.chat.composer.text() == "Hello?"  # the question waits in the box
+    qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(fake_factory.requests) == 1, timeout=10000)
+    assert fake_factory.specs[-1].model == str(folder) and window.chat.composer.text() == ""
+
+
+@pytest.mark.parametrize("config, reason", [
+    (None, "no config.json"),
+    ([1, 2], "not a model configuration"),
+    ({"architectures": ["X"]}, "names no model_type"),
+    ({"model_type": "bert"}, "'bert' model, which Vidi cannot run"),
+])
+def test_settings_refuses_a_folder_that_is_not_a_model(qtbot, settings, manager, tmp_path, config, reason):
+    settings.set_value(Key.MODEL, "gemma-4-e2b")
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    if config is not None:
+        (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(b"\0" * 64)
+    dialog = SettingsDialog(settings, manager=manager)
+    qtbot.addWidget(dialog)
+    dialog.ask_model_folder = lambda: str(folder)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData(CHOOSE_FOLDER))
+    dialog.model_combo.activated.emit(dialog.model_combo.currentIndex())
+    assert dialog.model_value() == "gemma-4-e2b"  # the choice before stays
+    assert reason in dialog.model_hint.text() and dialog.model_hint.isVisibleTo(dialog)
+    dialog.accept()
+    assert settings.value(Key.MODEL) == "gemma-4-e2b"
+
+
+def test_settings_takes_a_folder_of_a_model_type_vidi_runs(qtbot, settings, manager, tmp_path):
+    folder = model_folder(tmp_path / "my-smolvlm")
+    dialog = SettingsDialog(settings, manager=manager)
+    qtbot.addWidget(dialog)
+    dialog.ask_model_folder = lambda: str(folder)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData(CHOOSE_FOLDER))
+    dialog.model_combo.activated.emit(dialog.model_combo.currentIndex())
+    assert dialog.model_value() == str(folder)

@@ -155,3 +155,71 @@ def test_closing_during_a_download_cancels_it(dialog, hub, qtbot):
     dialog.close()
     assert time.monotonic() - started < 5
     assert dialog.manager.local_path(MODEL_ID) is None
+
+
+def test_an_offline_download_error_does_not_leave_starting_on_the_bar(dialog, hub, qtbot):
+    from core_model.models.hub import HubError
+
+    def offline(*_args, **_kwargs):
+        raise HubError("Cannot reach huggingface.co: this machine is offline.")
+
+    hub.list_files = offline
+    dialog.select_model(MODEL_ID)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.is_downloading, timeout=10_000)
+    assert "offline" in dialog.message_label.text()
+    shown = [w.text() for w in (dialog.progress_label,) if w.isVisibleTo(dialog)]
+    if dialog.progress_bar.isVisibleTo(dialog):
+        shown.append(dialog.progress_bar.text())
+    assert not any("starting" in text for text in shown), shown
+
+
+def _safetensors(path, tensors: dict) -> None:
+    """A safetensors file whose header declares ``tensors`` ({name: shape}, float16) with zero-filled data."""
+    import struct
+
+    header, offset = {}, 0
+    for name, shape in tensors.items():
+        size = 2
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * offset)
+
+
+def test_an_imported_model_shows_its_memory_and_inputs(dialog, tmp_path, qtbot):
+    folder = tmp_path / "Mine"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "smolvlm", "text_config": {
+        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4}}))
+    _safetensors(folder / "model.safetensors", {"model.layers.0.mlp.up_proj.weight": (1024, 512),
+                                                "model.embed_tokens.weight": (1000, 64)})
+    dialog.ask_folder = lambda: str(folder)
+    dialog.import_button.click()
+    assert cell(dialog, "mine", "Takes") == "video, image"  # the generic backend: it sees, it does not hear
+    memory = cell(dialog, "mine", "Memory (4-bit)")
+    assert memory not in ("?", "unknown") and memory.endswith("B")
+    assert "'smolvlm' model; takes video, image" in dialog.details_label.text()
+
+    omni = tmp_path / "Omni"
+    omni.mkdir()
+    (omni / "config.json").write_text(json.dumps({"model_type": "qwen2_5_omni"}))
+    (omni / "pytorch_model.bin").write_bytes(b"w" * 64)  # .bin weights: their size cannot be read without torch
+    dialog.ask_folder = lambda: str(omni)
+    dialog.import_button.click()
+    assert cell(dialog, "omni", "Takes") == "video, audio, image"
+    assert cell(dialog, "omni", "Memory (4-bit)") == "unknown"
+
+
+def test_import_refuses_a_folder_of_a_model_type_vidi_cannot_run(dialog, tmp_path):
+    folder = tmp_path / "Bert"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (folder / "model.safetensors").write_bytes(b"w" * 64)
+    dialog.ask_folder = lambda: str(folder)
+    dialog.import_button.click()
+    assert "'bert' model, which Vidi cannot run" in dialog.message_label.text()
+    with pytest.raises(KeyError):
+        cell(dialog, "bert", "Status")

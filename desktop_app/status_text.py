@@ -1,0 +1,37 @@
+"""The status bar's words for a model, from the backend's own ``describe()`` (core_model BackendInfo), never from
+the settings: the device it really runs on and how its weights are held ("CPU · bfloat16", "GPU · 4-bit")."""
+
+from __future__ import annotations
+
+from core_model.backends.base import BackendInfo, RunInfo
+
+DEVICE_NAMES = {"cuda": "GPU", "mps": "Apple GPU", "cpu": "CPU", "remote": "Remote"}
+
+
+def device_text(info: BackendInfo | None) -> str:
+    """"CPU · bfloat16", "GPU · 4-bit · 5.1 GiB in use", "Remote (host) · ..."; "" when nothing is loaded."""
+    if info is None or not info.loaded:
+        return ""
+    device = DEVICE_NAMES.get(info.device, info.device or "unknown device")
+    if info.device == "remote" and info.host:
+        device += f" ({info.host})"
+    parts = [device]
+    if info.precision:
+        parts.append(info.precision)
+    if info.memory_used_bytes >= 0:
+        parts.append(f"{info.memory_used_bytes / 2**30:.1f} GiB in use")
+    return " · ".join(parts)
+
+
+def model_text(info: BackendInfo) -> str:
+    return f"Model: {info.model_id} · " + ("ready" if info.loaded else "not loaded")
+
+
+def run_summary(run: RunInfo) -> str:
+    """An answer's footer: who answered, how long, and how it sampled (the question's header lists the frames)."""
+    parts = [run.model_id] if run.model_id else []
+    if run.total_s:
+        parts.append(f"{run.total_s:.1f} s")
+    if run.plan:
+        parts.append(run.plan)
+    return " · ".join(parts)
