@@ -53,7 +53,7 @@ def test_a_stopped_question_through_the_model_process_never_shows_earlier_frames
     settings.set_value(Key.MAX_NEW_TOKENS, 200)
     window = make_window(real_backend=True)
     open_video_and_wait(qtbot, window, gui_video)
-    window.timeline.set_selection_ms(0, 1000)
+    window.timeline.set_selection_ms(0, 2000)  # 2 s: 4 frames at the planner's 2 fps
     first = ask_and_wait(qtbot, window, "What is first?", timeout_ms=180_000)
     qtbot.waitUntil(lambda: first.question_view.num_frame_thumbs == 4, timeout=20_000)
     assert window.device_label.text().startswith("CPU") and "4-bit" not in window.device_label.text()

@@ -17,7 +17,7 @@ def _thumb_times(widget) -> list[str]:
 
 
 def test_a_stopped_question_never_shows_the_previous_questions_frames(qtbot, make_window, gui_video, fake_factory):
-    # ProcessBackend writes last_run only when its child says "done": a stopped answer leaves the previous one there
+    # ProcessBackend writes last_run only when its child says "done" (for a stopped answer too, once drained)
     fake_factory.script.run_reported_at_end = True
     window = make_window()
     open_video_and_wait(qtbot, window, gui_video)
@@ -33,9 +33,8 @@ def test_a_stopped_question_never_shows_the_previous_questions_frames(qtbot, mak
     qtbot.waitUntil(lambda: window.controller.client.worker._current_id is None, timeout=5000)
     qtbot.wait(300)  # the stopped request's run and any thumbnails would have arrived by now
 
-    assert second.exchange.frame_times_s == []  # its run was never reported: no frames are claimed
-    assert second.question_view.num_frame_thumbs == 0
-    assert "frames seen" not in second.question_view.about_label.text()
+    # the stopped answer's own run (ProcessBackend reads it from the child's final "done"): its frames only
+    assert second.exchange.frame_times_s and all(1.15 <= t <= 3.25 for t in second.exchange.frame_times_s)
     assert "frame at 0:00" not in " ".join(_thumb_times(second))
 
 
