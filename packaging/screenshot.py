@@ -39,6 +39,8 @@ class ScriptedBackend:
 
         self.model_id = "Qwen2.5-VL-7B-Instruct (scripted)"
         self.device = "cuda"
+        self.load_in_4bit = True
+        self.notice = ""
         self.capabilities = Capabilities(video=True, audio=True, image=True)
         self.last_run = RunInfo(model_id=self.model_id)
         self._cancel = CancelToken()
@@ -47,10 +49,16 @@ class ScriptedBackend:
         if progress:
             progress(1.0, "ready")
 
-    def answer(self, conversation, media=(), options=None):
+    def describe(self):
+        from core_model.backends.base import BackendInfo
+
+        return BackendInfo(self.model_id, self.capabilities, self.device, load_in_4bit=True, dtype="bfloat16",
+                           loaded=True)
+
+    def answer(self, conversation, options=None):
         from core_model.backends.base import RunInfo, SegmentRef
 
-        segment = next(m for m in media if isinstance(m, SegmentRef))
+        segment = next(m for m in conversation[-1].media if isinstance(m, SegmentRef))
         n = options.num_frames if options else 8
         times = [segment.start_s + (segment.end_s - segment.start_s) * (i + 0.5) / n for i in range(n)]
         self.last_run = RunInfo(model_id=self.model_id, frame_timestamps_s=times, used_audio=True, total_s=2.4)
@@ -63,6 +71,9 @@ class ScriptedBackend:
 
     def unload(self) -> None:
         pass
+
+    def abort(self) -> None:
+        self._cancel.cancel()
 
     def memory_estimate(self):
         from core_model.backends.base import MemoryEstimate

@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from core_model.errors import first_line
 from core_model.backends.base import (  # noqa: F401  (re-exported API)
     AudioRef,
     Backend,
@@ -98,9 +99,12 @@ def read_model_type(folder: Path) -> str:
     if not config_path.is_file():
         raise ModelLoadError(f"'{folder}' is not a model folder: it has no config.json.")
     try:
-        return str(json.loads(config_path.read_text(encoding="utf-8")).get("model_type", ""))
+        config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"'{config_path}' cannot be read as JSON: {exc}") from exc
+        raise ModelLoadError(f"'{config_path}' cannot be read as JSON: {first_line(exc)}") from exc
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"'{config_path}' is not a model configuration (not a JSON object).")
+    return str(config.get("model_type", ""))
 
 
 def load_backend(model: str, *, device: str = "auto", load_in_4bit: bool | None = None) -> Backend:
