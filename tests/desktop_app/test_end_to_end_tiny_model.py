@@ -68,3 +68,33 @@ def test_a_stopped_question_through_the_model_process_never_shows_earlier_frames
     thumbs = [label.toolTip() for label in second.question_view.findChildren(type(second.question_view.about_label),
                                                                              "thumb")]
     assert not any(tip.startswith("frame at 0:00") for tip in thumbs), thumbs
+
+
+def test_a_renamed_video_fails_in_one_line_and_the_next_question_answers(qtbot, make_window, settings, gui_video,
+                                                                         tiny_vlm_dir, tmp_path):
+    """The last round's hang: the model process raised a MediaError that was not a BackendError, the proxy
+    re-raised it without reading the rest of the reply, and waited forever. Now: one line, then the next answer."""
+    import shutil
+
+    settings.set_value(Key.MODEL, str(tiny_vlm_dir))
+    settings.set_value(Key.DEVICE, "cpu")
+    settings.set_value(Key.LOAD_IN_4BIT, False)
+    settings.set_value(Key.NUM_FRAMES, 4)
+    settings.set_value(Key.MAX_NEW_TOKENS, 6)
+    video = tmp_path / "holiday.mp4"
+    shutil.copy(gui_video, video)
+    window = make_window(real_backend=True)
+    open_video_and_wait(qtbot, window, video)
+    window.timeline.set_selection_ms(1000, 3000)
+    first = ask_and_wait(qtbot, window, "What is first?", timeout_ms=180_000)
+    assert first.exchange.state == AnswerState.DONE
+
+    video.rename(tmp_path / "holiday-renamed.mp4")
+    second = ask_and_wait(qtbot, window, "And now?", timeout_ms=30_000)
+    assert second.exchange.state == AnswerState.FAILED
+    message = second.answer_view.state_label.text()
+    assert "holiday.mp4" in message and "\n" not in message, message
+
+    (tmp_path / "holiday-renamed.mp4").rename(video)
+    third = ask_and_wait(qtbot, window, "And again?", timeout_ms=30_000)
+    assert third.exchange.state == AnswerState.DONE and third.answer_view.text
