@@ -25,6 +25,7 @@ from core_model.models.manager import (
     PullProgress,
     RemoveResult,
     UnknownModelError,
+    UnsafeListingError,
 )
 from core_model.models.registry import data_dir
 
@@ -32,5 +33,5 @@ __all__ = [
     "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend", "DownloadCancelled",
     "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError", "ModelManager",
     "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
-    "UnknownModelError", "data_dir",
+    "UnknownModelError", "UnsafeListingError", "data_dir",
 ]

@@ -33,6 +33,11 @@ class HubNotFoundError(HubError):
     """No such repo, revision or file on the hub."""
 
 
+class RangeNotSatisfiableError(HubError):
+    """HTTP 416: the hub's file is not longer than the offset asked for, so it changed since the partial file was
+    written. The model manager starts that file over."""
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     """One file of a repo at a commit. ``sha256`` is known for LFS/Xet files, ``blob_id`` (git SHA-1) for others."""
@@ -77,14 +82,17 @@ class HubDownloader:
     for the missing tail.
     """
 
-    def __init__(self, token: str | bool | None = None) -> None:
+    def __init__(self, token: str | bool | None = None, endpoint: str | None = None) -> None:
         self.token = token
+        self.endpoint = endpoint  # None: huggingface_hub's (HF_ENDPOINT, default https://huggingface.co)
 
     def list_files(self, repo_id: str, revision: str | None = None) -> RepoListing:
         from huggingface_hub import HfApi
 
         with _hub_errors(repo_id):
-            info = HfApi().model_info(repo_id, revision=revision, files_metadata=True, token=self.token)
+            info = HfApi(endpoint=self.endpoint).model_info(
+                repo_id, revision=revision, files_metadata=True, token=self.token
+            )
         files = []
         for sibling in info.siblings or []:
             lfs = sibling.lfs
@@ -99,9 +107,11 @@ class HubDownloader:
         from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
         from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
-        url = hf_hub_url(repo_id, remote_file.path, revision=commit)
+        if offset >= remote_file.size > 0:
+            return  # nothing is missing; a Range request would only get a 416
+        url = hf_hub_url(repo_id, remote_file.path, revision=commit, endpoint=self.endpoint)
         with _hub_errors(repo_id):
-            metadata = get_hf_file_metadata(url, token=self.token)
+            metadata = get_hf_file_metadata(url, token=self.token, endpoint=self.endpoint)
             headers = build_hf_headers(token=self.token)
             if offset > 0:
                 headers["Range"] = f"bytes={offset}-"
@@ -113,6 +123,10 @@ class HubDownloader:
                 retry_on_status_codes=(408, 429, 500, 502, 503, 504),
                 follow_redirects=True,
             ) as response:
+                if response.status_code == 416:
+                    raise RangeNotSatisfiableError(
+                        f"{remote_file.path} of {repo_id} on the hub is shorter than the {offset} bytes already here."
+                    )
                 hf_raise_for_status(response)
                 skip = offset if (offset > 0 and response.status_code == 200) else 0  # server ignored Range
                 for chunk in response.iter_bytes(chunk_size=CHUNK_BYTES):
