@@ -18,7 +18,6 @@ from typing import Iterator, Protocol
 
 from core_model.errors import ModelsError
 
-CHUNK_BYTES = 1 << 20  # 1 MiB: small enough that cancel and progress react within a fraction of a second
 
 
 class HubError(ModelsError):
@@ -129,12 +128,25 @@ class HubDownloader:
                     )
                 hf_raise_for_status(response)
                 skip = offset if (offset > 0 and response.status_code == 200) else 0  # server ignored Range
-                for chunk in response.iter_bytes(chunk_size=CHUNK_BYTES):
-                    if skip:
-                        dropped = min(skip, len(chunk))
-                        chunk, skip = chunk[dropped:], skip - dropped
-                    if chunk:
-                        yield chunk
+                try:
+                    # chunks as they arrive (no re-chunking): what came before a broken connection is written, so
+                    # the next pull resumes from it; cancel and progress react within one network read
+                    for chunk in response.iter_bytes():
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                        if chunk:
+                            yield chunk
+                except Exception as exc:
+                    # Turned into a HubError here, inside http_stream_backoff: a network error thrown into it
+                    # mid-body makes it retry by yielding again, which contextlib reports as "generator didn't
+                    # stop after throw()" (a RuntimeError) instead of the error.
+                    if _is_network_error(exc):
+                        raise HubError(
+                            f"The download of {remote_file.path} broke off ({type(exc).__name__}); "
+                            "check the connection."
+                        ) from exc
+                    raise
 
 
 class _hub_errors:
@@ -167,6 +179,11 @@ class _hub_errors:
             raise HubError("Downloads are switched off (HF_HUB_OFFLINE is set); unset it to download.") from exc
         if isinstance(exc, errors.HfHubHTTPError):
             raise HubError(f"The hub refused the download of {self.repo_id}: {exc}".splitlines()[0]) from exc
-        if isinstance(exc, OSError) or type(exc).__module__.startswith(("httpx", "httpcore", "ssl")):
+        if _is_network_error(exc):
             raise HubError(f"Could not reach huggingface.co ({type(exc).__name__}); check the connection.") from exc
         return False
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """A socket, TLS or HTTP-transport error (httpx/httpcore, whatever their package is called in this release)."""
+    return isinstance(exc, OSError) or type(exc).__module__.startswith(("httpx", "httpcore", "ssl", "h11"))
