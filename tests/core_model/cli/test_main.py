@@ -223,3 +223,26 @@ def test_verbose_lets_the_library_warning_through(tmp_path):
                    "--out", tmp_path / "out"], tmp_path)
     assert result.returncode == 2
     assert "UserWarning" in result.stderr and "pickle protocol" in result.stderr
+
+
+def test_a_model_folder_with_a_malicious_pickle_is_refused_with_one_line(tiny_vlm_dir, image_png, tmp_path):
+    import shutil
+
+    folder = tmp_path / "evil-model"
+    shutil.copytree(tiny_vlm_dir, folder)
+    (folder / "model.safetensors").unlink()
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"x": _Payload()}, protocol=4))
+    result = _run(["ask", "--image", image_png, "--model", folder, "--device", "cpu", "What?"], tmp_path)
+    assert result.returncode in (1, 2)
+    assert "PAYLOAD RAN" not in result.stdout + result.stderr
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("vidi: error: "), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--start", "999"], "past the end of the video"), (["--image", "missing.png"], "image 'missing.png' does not exist")],
+)
+def test_checks_that_need_no_model_come_before_loading_one(args, message, video_with_audio, tmp_path):
+    result = _run(["ask", video_with_audio, *args, "--model", tmp_path / "no-such-model", "What?"], tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr and "no-such-model" not in result.stderr
