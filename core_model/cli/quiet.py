@@ -74,7 +74,7 @@ def _set_transformers(verbose: bool):
     if hf_logging is None:
         return None
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity(logging.INFO if verbose else logging.ERROR)
+    hf_logging.set_verbosity(logging.WARNING if verbose else logging.ERROR)  # WARNING: transformers' default
     if not verbose:
         hf_logging.disable_progress_bar()
 
