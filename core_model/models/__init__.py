@@ -30,8 +30,8 @@ from core_model.models.manager import (
 from core_model.models.registry import data_dir
 
 __all__ = [
-    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend", "DownloadCancelled",
-    "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError", "ModelManager",
-    "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
+    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend",
+    "DownloadCancelled", "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError",
+    "ModelManager", "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
     "UnknownModelError", "UnsafeListingError", "data_dir",
 ]

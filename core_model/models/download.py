@@ -90,7 +90,7 @@ class FileFetcher:
             pointer.unlink()
         try:
             os.symlink(os.path.relpath(blob, pointer.parent), pointer)
-        except OSError:  # no symlinks (Windows without developer mode): the file itself goes in, as huggingface_hub does
+        except OSError:  # no symlinks (Windows without developer mode): the file itself goes in, like huggingface_hub
             shutil.move(blob, pointer)
 
     def _fetch_blob(self, remote_file: RemoteFile, blob, tracker: "ProgressTracker", cancel: CancelToken) -> None:

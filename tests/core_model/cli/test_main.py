@@ -52,7 +52,8 @@ def test_a_mistyped_command_is_one_line_and_exit_2_and_starts_no_gui(tmp_path):
 def test_a_mistyped_command_through_the_cli_module(tmp_path):
     result = _run(["frobnicate", "--json"], tmp_path)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["vidi: error: unknown command 'frobnicate' (choose from ask, convert, models)"]
+    assert result.stderr.splitlines() == [
+        "vidi: error: unknown command 'frobnicate' (choose from ask, convert, models)"]
 
 
 @pytest.mark.parametrize(
@@ -240,7 +241,8 @@ def test_a_model_folder_with_a_malicious_pickle_is_refused_with_one_line(tiny_vl
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--start", "999"], "past the end of the video"), (["--image", "missing.png"], "image 'missing.png' does not exist")],
+    [(["--start", "999"], "past the end of the video"),
+     (["--image", "missing.png"], "image 'missing.png' does not exist")],
 )
 def test_checks_that_need_no_model_come_before_loading_one(args, message, video_with_audio, tmp_path):
     result = _run(["ask", video_with_audio, *args, "--model", tmp_path / "no-such-model", "What?"], tmp_path)

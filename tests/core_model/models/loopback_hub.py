@@ -4,7 +4,8 @@ It serves the two things core_model.models.hub.HubDownloader asks huggingface_hu
 (``GET /api/models/<org>/<name>[/revision/<rev>]?blobs=True``) and a file (``HEAD`` then ``GET
 /<org>/<name>/resolve/<commit>/<path>``, with ``Range: bytes=N-`` answered 206, or 416 past the end), plus faults:
 
-    hub.drop_after_bytes = 5000        # the next file GET longer than that sends its headers and 5000 body bytes, then closes the socket
+    hub.drop_after_bytes = 5000        # the next file GET longer than that sends its headers and 5000 body
+                                        # bytes, then closes the socket
     hub.extra_listing = [{"rfilename": "../../evil.txt", ...}]     # a hostile mirror's listing
     hub.listed_as["model.safetensors"] = old_bytes      # the listing describes another version than it serves
     hub.requests                        # [(method, path, range header or None), ...]
@@ -86,7 +87,8 @@ def _handler_for(hub: LoopbackHub):
                 return self._send(200, json.dumps(hub.listing(listing.group(1))).encode(),
                                   {"Content-Type": "application/json"}, send_body)
             resolved = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
-            if not resolved or resolved.group(1) not in hub.repos or resolved.group(3) not in hub.repos[resolved.group(1)]:
+            repo_files = hub.repos.get(resolved.group(1), {}) if resolved else {}
+            if not resolved or resolved.group(3) not in repo_files:
                 return self._send(404, b"not found", {"X-Error-Code": "EntryNotFound"}, send_body)
             data = hub.repos[resolved.group(1)][resolved.group(3)]
             headers = {"X-Repo-Commit": COMMIT, "ETag": '"' + hashlib.sha256(data).hexdigest() + '"',
