@@ -4,6 +4,7 @@
     vidi talk.mp4             the window, with that video open (GUI options such as --model/--device may come first)
     vidi ask|convert|models   the command line (core_model.cli)
     vidi frobnicate           an error: one line, exit code 2, and no window (a typo must not open the GUI)
+    vidi missing.mp4          the same for a file that is not there
 
 Kept free of Qt and torch imports at module level so the CLI starts fast and runs without a display.
 """
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     if word in SUBCOMMAND_MODULES or (argv and argv[0] in ("-h", "--help", "--version")):
         return cli_main(argv)
     if word is not None and not Path(word).exists():
+        if Path(word).suffix or "/" in word or "\\" in word:  # meant as a file
+            print(f"vidi: error: there is no file '{word}' to open (commands: {', '.join(SUBCOMMAND_MODULES)})",
+                  file=sys.stderr)
+            return 2
         return cli_main([word])  # neither a command nor a file: the CLI says "unknown command ..." (exit 2)
     try:
         from desktop_app.app import run_gui

@@ -76,8 +76,12 @@ def test_the_launcher_opens_the_gui_only_for_nothing_or_an_existing_file(argv, o
     except SystemExit as exc:  # --help
         code = exc.code
     assert started == ([argv] if opens_gui else [])
-    if not opens_gui and argv[0] != "models":
-        assert code == 2 and capsys.readouterr().err.startswith("vidi: error: unknown command")
+    err = capsys.readouterr().err
+    if argv == ["frobnicate"]:
+        assert code == 2 and err.startswith("vidi: error: unknown command 'frobnicate'")
+    if argv == ["missing-video.mp4"]:
+        assert code == 2 and err == ("vidi: error: there is no file 'missing-video.mp4' to open "
+                                     "(commands: ask, convert, models)\n")
 
 
 # ----------------------------------------------------------------------------------------------------------------
