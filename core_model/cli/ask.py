@@ -211,21 +211,9 @@ def _check_image(image: str) -> None:
 
 @contextmanager
 def _quiet_libraries() -> Iterator[None]:
-    """Keep stderr for our own messages: no transformers progress bars or advice while loading and answering.
-
-    The previous settings come back afterwards (``main`` may run inside a longer-lived process, e.g. tests).
-    """
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
+    """Library output while loading and answering: ``core_model.cli.main`` already keeps it off stderr (unless
+    --verbose) for the whole command, see core_model/cli/quiet.py; kept as the one place ``run`` marks it."""
+    yield
 
 
 def _backend_for(model: str, device: str, load_in_4bit: bool | None):

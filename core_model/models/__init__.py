@@ -25,12 +25,13 @@ from core_model.models.manager import (
     PullProgress,
     RemoveResult,
     UnknownModelError,
+    UnsafeListingError,
 )
 from core_model.models.registry import data_dir
 
 __all__ = [
-    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend", "DownloadCancelled",
-    "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError", "ModelManager",
-    "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
-    "UnknownModelError", "data_dir",
+    "CATALOG", "CatalogEntry", "Recommendation", "format_bytes", "get_entry", "preference_order", "recommend",
+    "DownloadCancelled", "GatedModelError", "InsufficientDiskSpaceError", "IntegrityError", "InvalidModelFolderError",
+    "ModelManager", "ModelManagerError", "ModelStatus", "NotDownloadableError", "PullProgress", "RemoveResult",
+    "UnknownModelError", "UnsafeListingError", "data_dir",
 ]

@@ -18,7 +18,6 @@ from typing import Iterator, Protocol
 
 from core_model.errors import ModelsError
 
-CHUNK_BYTES = 1 << 20  # 1 MiB: small enough that cancel and progress react within a fraction of a second
 
 
 class HubError(ModelsError):
@@ -31,6 +30,11 @@ class HubAccessDeniedError(HubError):
 
 class HubNotFoundError(HubError):
     """No such repo, revision or file on the hub."""
+
+
+class RangeNotSatisfiableError(HubError):
+    """HTTP 416: the hub's file is not longer than the offset asked for, so it changed since the partial file was
+    written. The model manager starts that file over."""
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,17 @@ class HubDownloader:
     for the missing tail.
     """
 
-    def __init__(self, token: str | bool | None = None) -> None:
+    def __init__(self, token: str | bool | None = None, endpoint: str | None = None) -> None:
         self.token = token
+        self.endpoint = endpoint  # None: huggingface_hub's (HF_ENDPOINT, default https://huggingface.co)
 
     def list_files(self, repo_id: str, revision: str | None = None) -> RepoListing:
         from huggingface_hub import HfApi
 
         with _hub_errors(repo_id):
-            info = HfApi().model_info(repo_id, revision=revision, files_metadata=True, token=self.token)
+            info = HfApi(endpoint=self.endpoint).model_info(
+                repo_id, revision=revision, files_metadata=True, token=self.token
+            )
         files = []
         for sibling in info.siblings or []:
             lfs = sibling.lfs
@@ -99,9 +106,11 @@ class HubDownloader:
         from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
         from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
-        url = hf_hub_url(repo_id, remote_file.path, revision=commit)
+        if offset >= remote_file.size > 0:
+            return  # nothing is missing; a Range request would only get a 416
+        url = hf_hub_url(repo_id, remote_file.path, revision=commit, endpoint=self.endpoint)
         with _hub_errors(repo_id):
-            metadata = get_hf_file_metadata(url, token=self.token)
+            metadata = get_hf_file_metadata(url, token=self.token, endpoint=self.endpoint)
             headers = build_hf_headers(token=self.token)
             if offset > 0:
                 headers["Range"] = f"bytes={offset}-"
@@ -113,14 +122,31 @@ class HubDownloader:
                 retry_on_status_codes=(408, 429, 500, 502, 503, 504),
                 follow_redirects=True,
             ) as response:
+                if response.status_code == 416:
+                    raise RangeNotSatisfiableError(
+                        f"{remote_file.path} of {repo_id} on the hub is shorter than the {offset} bytes already here."
+                    )
                 hf_raise_for_status(response)
                 skip = offset if (offset > 0 and response.status_code == 200) else 0  # server ignored Range
-                for chunk in response.iter_bytes(chunk_size=CHUNK_BYTES):
-                    if skip:
-                        dropped = min(skip, len(chunk))
-                        chunk, skip = chunk[dropped:], skip - dropped
-                    if chunk:
-                        yield chunk
+                try:
+                    # chunks as they arrive (no re-chunking): what came before a broken connection is written, so
+                    # the next pull resumes from it; cancel and progress react within one network read
+                    for chunk in response.iter_bytes():
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                        if chunk:
+                            yield chunk
+                except Exception as exc:
+                    # Turned into a HubError here, inside http_stream_backoff: a network error thrown into it
+                    # mid-body makes it retry by yielding again, which contextlib reports as "generator didn't
+                    # stop after throw()" (a RuntimeError) instead of the error.
+                    if _is_network_error(exc):
+                        raise HubError(
+                            f"The download of {remote_file.path} broke off ({type(exc).__name__}); "
+                            "check the connection."
+                        ) from exc
+                    raise
 
 
 class _hub_errors:
@@ -153,6 +179,11 @@ class _hub_errors:
             raise HubError("Downloads are switched off (HF_HUB_OFFLINE is set); unset it to download.") from exc
         if isinstance(exc, errors.HfHubHTTPError):
             raise HubError(f"The hub refused the download of {self.repo_id}: {exc}".splitlines()[0]) from exc
-        if isinstance(exc, OSError) or type(exc).__module__.startswith(("httpx", "httpcore", "ssl")):
+        if _is_network_error(exc):
             raise HubError(f"Could not reach huggingface.co ({type(exc).__name__}); check the connection.") from exc
         return False
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """A socket, TLS or HTTP-transport error (httpx/httpcore, whatever their package is called in this release)."""
+    return isinstance(exc, OSError) or type(exc).__module__.startswith(("httpx", "httpcore", "ssl", "h11"))

@@ -72,11 +72,11 @@ def load_checkpoint(path: str | Path, role: str) -> dict:
             if "mmap" not in str(exc):
                 raise
             obj = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format: no mmap
-    except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except pickle.UnpicklingError:
+        # torch's own message is a paragraph of advice to load with weights_only=False, which is what must not happen
         raise ConversionError(
             f"{role} file '{path}' holds Python objects other than tensors and was refused "
-            f"(only plain weights are loaded, never code): {first_line}"
+            "(only plain weights are loaded, never code)"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

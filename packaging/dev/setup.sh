@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what Vidi needs, from a fresh clone: the Debian packages (installed when run as root or with sudo),
-# then a virtual environment in .venv with Vidi and its test tools installed. Safe to run again: a step whose
-# result is already there is skipped.
+# then a virtual environment in .venv with Vidi and its test tools installed, at the exact versions of
+# packaging/requirements.lock (refreshed on purpose with packaging/dev/lock.sh). Safe to run again: a step whose
+# result is already there is skipped; a changed pyproject.toml or lock installs again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -38,11 +39,12 @@ if [ ! -x .venv/bin/python ]; then
     echo "vidi setup: creating .venv"
     "$PYTHON" -m venv .venv
 fi
+LOCK=packaging/requirements.lock
 stamp=".venv/.vidi-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml "$LOCK" | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "vidi setup: installing Vidi and its dependencies into .venv (first time: several minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[test]"
+    .venv/bin/python -m pip install -q -e ".[test]" -c "$LOCK"
     echo "$want" > "$stamp"
 fi

@@ -7,8 +7,9 @@
 #   packaging/linux/build.sh [--flavour cpu|cuda] [--venv DIR] [--skip-pyinstaller] [--no-tar] [--no-deb]
 #                            [--deb-compression gzip|xz|zstd] [--no-self-test]
 #
-# Without --venv it makes a fresh build environment in build/linux-FLAVOUR/venv (Vidi, its dependencies, PyInstaller;
-# for cpu, torch/torchvision/torchaudio from the PyTorch CPU index, at the versions pyproject.toml pins). With --venv
+# Without --venv it makes a fresh build environment in build/linux-FLAVOUR/venv (Vidi, its dependencies, PyInstaller,
+# all at the versions of packaging/requirements.lock; for cpu, torch/torchvision/torchaudio from the PyTorch CPU
+# index). With --venv
 # it uses that environment as it is (e.g. --venv .venv, the dev set-up), after installing PyInstaller if missing.
 #
 # Results (VERSION from core_model/__init__.py, ARCH from uname -m):
@@ -61,6 +62,7 @@ OTHER_PACKAGE=$([ "$FLAVOUR" = cuda ] && echo vidi || echo vidi-cuda)
 # Runtime Debian packages (the README's list, less what only development and tests need: xvfb, ffmpeg, python3-venv).
 DEB_DEPENDS="libpulse0, libportaudio2, libxcb-icccm4, libxcb-keysyms1, libxcb-cursor0, libxkbcommon-x11-0, \
 libegl1, libgl1, libfontconfig1, libdbus-1-3, libglib2.0-0"
+LOCK="$ROOT/packaging/requirements.lock"  # the exact versions (packaging/dev/lock.sh refreshes it)
 pin() { grep -o "\"$1==[^\"]*\"" pyproject.toml | tr -d '"'; }  # e.g. torch==2.14.1, from pyproject.toml
 
 mkdir -p "$BUILD" dist
@@ -78,15 +80,15 @@ if [ -z "$VENV" ]; then
         if [ "$FLAVOUR" = cpu ]; then
             log "installing $(pin torch) $(pin torchvision) $(pin torchaudio) from the PyTorch CPU index"
             "$VENV/bin/python" -m pip install -q "$(pin torch)" "$(pin torchvision)" "$(pin torchaudio)" \
-                --index-url https://download.pytorch.org/whl/cpu
+                -c "$LOCK" --index-url https://download.pytorch.org/whl/cpu
         fi
-        "$VENV/bin/python" -m pip install -q "$ROOT" pyinstaller
+        "$VENV/bin/python" -m pip install -q "$ROOT[packaging]" -c "$LOCK"
     fi
 fi
 PY="$VENV/bin/python"
 if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
     log "installing PyInstaller into $VENV"
-    "$PY" -m pip install -q pyinstaller
+    "$PY" -m pip install -q pyinstaller -c "$LOCK"
 fi
 
 # ---- 2. icons and the app folder -----------------------------------------------------------------------------

@@ -43,12 +43,12 @@ import tomllib
 deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]
 print("\n".join(d for d in deps if not d.lower().startswith("decord")))
 PY
-        "$VENV/bin/python" -m pip install -q -r "$BUILD/requirements.txt" pyinstaller
-        "$VENV/bin/python" -m pip install -q --no-deps "$ROOT"
+        "$VENV/bin/python" -m pip install -q -r "$BUILD/requirements.txt" pyinstaller -c "$ROOT/packaging/requirements.lock"
+        "$VENV/bin/python" -m pip install -q --no-deps "$ROOT" -c "$ROOT/packaging/requirements.lock"
     fi
 fi
 PY="$VENV/bin/python"
-"$PY" -c "import PyInstaller" 2>/dev/null || "$PY" -m pip install -q pyinstaller
+"$PY" -c "import PyInstaller" 2>/dev/null || "$PY" -m pip install -q pyinstaller -c "$ROOT/packaging/requirements.lock"
 
 # ---- Vidi.app ------------------------------------------------------------------------------------------------
 "$PY" packaging/pyinstaller/make_icons.py build/icons

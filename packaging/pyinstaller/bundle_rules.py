@@ -77,3 +77,41 @@ def unused_qt_modules(gui_sources: str) -> list[str]:
     for names in re.findall(r"from\s+PySide6\s+import\s+\(?([\w\s,]+)", gui_sources):
         used.update(name.strip() for name in names.split(","))
     return [f"PySide6.{name}" for name in UNUSED_QT if name not in used]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What goes in on top of what PyInstaller's hooks find (tests/packaging/test_bundle_rules.py checks these lists
+# against the installed runtime dependencies, so a new dependency with data files cannot be forgotten).
+# ---------------------------------------------------------------------------------------------------------------
+
+# Distributions whose metadata (dist-info) is bundled: transformers, accelerate and huggingface_hub look versions up
+# with importlib.metadata at run time ("is X available"), and a missing one reads as "not installed".
+METADATA_DISTS = (
+    "vidi", "torch", "torchvision", "torchaudio", "transformers", "accelerate", "bitsandbytes", "huggingface_hub",
+    "tokenizers", "safetensors", "PySide6_Essentials", "PySide6_Addons", "av", "decord", "opencv-python-headless",
+    "numpy", "pillow", "platformdirs", "num2words", "sentencepiece", "protobuf", "kernels", "sounddevice",
+)
+
+# import name -> why its package data is collected (no PyInstaller hook does it).
+COLLECT_DATA = {
+    "kernels": "transformers >= 5.25 imports it; it reads kernels/_internals/python_depends.json on import "
+               "(a built app without it fails: 'Cannot load dependency data, is `kernels` correctly installed?')",
+    "sentencepiece": "package_data/*.bin: the normalisation rules of tokenizer.model files (LLaMA-2's)",
+}
+
+# Distributions that ship data files whose data the build does not collect here, and why.
+DATA_BY_HOOKS = ("torch", "numpy", "pyside6-essentials", "pyside6-addons", "shiboken6")  # PyInstaller's hooks
+DATA_NOT_READ = {
+    "markdown-it-py": "port.yaml: provenance of the port, never read",
+    "pycparser": "_c_ast.cfg: read only when pycparser's AST module is generated",
+    "tokenizers": "a CSS file for the notebook visualiser",
+    "tqdm": "shell completion and a man page",
+    "huggingface-hub": "model/dataset card templates (card writing, not used)",
+    "sympy": "a grammar file of a parser generator and test examples",
+    "setuptools": "a build tool (EXCLUDED_MODULES)",
+    "triton": "left out (DROP_ALWAYS)",
+    "cuda-bindings": "Cython include files (.pxi)",
+    "nvidia-nvshmem-cu13": "static libraries and bitcode (DROP_ALWAYS)",
+    "nvidia-nccl-cu13": "bitcode (DROP_ALWAYS)",
+    "networkx": "the graph atlas of networkx.generators.atlas (torch never calls it)",
+}

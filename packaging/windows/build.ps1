@@ -37,6 +37,7 @@ function Get-Pin([string] $Name) {  # e.g. torch==2.14.1, as pyproject.toml pins
     (Select-String -Path pyproject.toml -Pattern "`"($Name==[^`"]+)`"").Matches[0].Groups[1].Value
 }
 
+$Lock = "$Root\packaging\requirements.lock"  # the exact versions of every package (packaging/dev/lock.sh)
 $Version = (Select-String -Path core_model\__init__.py -Pattern '__version__ = "(.*)"').Matches[0].Groups[1].Value
 $Build = "build\windows-$Flavour"
 $App = "$Build\dist\vidi"
@@ -50,13 +51,13 @@ if (-not $Venv) {
         $Py = "$Venv\Scripts\python.exe"
         Invoke-Checked $Py -m pip install -q --upgrade pip
         $Index = if ($Flavour -eq "cuda") { "https://download.pytorch.org/whl/cu130" } else { "https://download.pytorch.org/whl/cpu" }
-        Invoke-Checked $Py -m pip install -q (Get-Pin torch) (Get-Pin torchvision) (Get-Pin torchaudio) --index-url $Index
-        Invoke-Checked $Py -m pip install -q $Root pyinstaller
+        Invoke-Checked $Py -m pip install -q (Get-Pin torch) (Get-Pin torchvision) (Get-Pin torchaudio) -c $Lock --index-url $Index
+        Invoke-Checked $Py -m pip install -q "$Root[packaging]" -c $Lock
     }
 }
 $Py = "$Venv\Scripts\python.exe"
 & $Py -c "import PyInstaller" 2>$null
-if ($LASTEXITCODE -ne 0) { Invoke-Checked $Py -m pip install -q pyinstaller }
+if ($LASTEXITCODE -ne 0) { Invoke-Checked $Py -m pip install -q pyinstaller -c $Lock }
 
 # ---- the app folder -------------------------------------------------------------------------------------------
 Invoke-Checked $Py packaging\pyinstaller\make_icons.py build\icons

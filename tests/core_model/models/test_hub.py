@@ -17,7 +17,7 @@ class FakeResponse:
         self.status_code = status_code
         self.body = body
 
-    def iter_bytes(self, chunk_size):
+    def iter_bytes(self, chunk_size=None):
         for start in range(0, len(self.body), 1000):
             yield self.body[start:start + 1000]
 
