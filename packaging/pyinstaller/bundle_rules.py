@@ -89,7 +89,7 @@ def unused_qt_modules(gui_sources: str) -> list[str]:
 METADATA_DISTS = (
     "vidi", "torch", "torchvision", "torchaudio", "transformers", "accelerate", "bitsandbytes", "huggingface_hub",
     "tokenizers", "safetensors", "PySide6_Essentials", "PySide6_Addons", "av", "decord", "opencv-python-headless",
-    "numpy", "pillow", "platformdirs", "num2words", "sentencepiece", "protobuf", "kernels", "sounddevice",
+    "numpy", "pillow", "platformdirs", "num2words", "sentencepiece", "protobuf", "kernels", "sounddevice", "psutil",
 )
 
 # import name -> why its package data is collected (no PyInstaller hook does it).
