@@ -68,7 +68,7 @@ def frames_as_images(clip: SegmentFrames, max_side_px: int = DEFAULT_MAX_SIDE_PX
 
 
 def mp4_bytes(clip: SegmentFrames, max_side_px: int = DEFAULT_MAX_SIDE_PX) -> bytes:
-    """The sampled frames as a small H.264 MP4 (PyAV), each frame at its own time (pts) from the segment start.
+    """The sampled frames as a small H.264 MP4 (PyAV), each frame at its own time (pts) after the first sample.
 
     The server reads the frames back with their timing, so a model that reads time (Qwen2.5-VL's absolute time
     encoding) sees the real spacing of the samples.
@@ -87,7 +87,7 @@ def mp4_bytes(clip: SegmentFrames, max_side_px: int = DEFAULT_MAX_SIDE_PX) -> by
         last_pts = -1
         for image, time_s in zip(images, clip.timestamps_s):
             frame = av.VideoFrame.from_image(image)
-            pts = max(int(round((time_s - clip.start_s) * 1000)), last_pts + 1)  # strictly increasing
+            pts = max(int(round((time_s - clip.timestamps_s[0]) * 1000)), last_pts + 1)  # strictly increasing
             frame.pts, frame.time_base, last_pts = pts, time_base, pts
             for packet in stream.encode(frame):
                 container.mux(packet)

@@ -57,8 +57,10 @@ class Endpoint:
             port = parts.port
         except ValueError as exc:
             raise UsageError(f"'{text}' is not a server address: {exc}") from None
-        if not hostname or parts.username or parts.password:
-            raise UsageError(f"'{text}' is not a server address: use e.g. https://gpu-box:8000 (no user or key in it)")
+        if parts.username or parts.password:  # never echo what may be a key
+            raise UsageError("a server address cannot hold a user name or key: give the key separately")
+        if not hostname:
+            raise UsageError(f"'{text}' is not a server address: use e.g. https://gpu-box:8000")
         path = parts.path.rstrip("/")
         if not path.endswith("/v1"):
             path += "/v1"
@@ -82,8 +84,18 @@ class Endpoint:
         return ""
 
 
+_PRIVATE_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
+    "100.64.0.0/10",  # carrier-grade NAT, also what Tailscale-style overlay networks hand out
+    "fc00::/7",  # IPv6 unique local
+))
+
+
 def is_private_host(hostname: str) -> bool:
-    """Loopback, private (RFC 1918 / ULA), link-local, "localhost", and mDNS ".local" names."""
+    """Loopback, RFC 1918 / CGNAT / ULA private ranges, link-local, "localhost", and mDNS ".local" names.
+
+    Explicit ranges rather than ``ipaddress``' ``is_private``, which also counts documentation and reserved blocks.
+    """
     name = hostname.strip("[]").lower()
     if name == "localhost" or name.endswith(".localhost") or name.endswith(".local"):
         return True
@@ -91,7 +103,9 @@ def is_private_host(hostname: str) -> bool:
         address = ipaddress.ip_address(name)
     except ValueError:
         return False
-    return address.is_loopback or address.is_private or address.is_link_local
+    if address.is_loopback or address.is_link_local:
+        return True
+    return any(address.version == net.version and address in net for net in _PRIVATE_NETWORKS)
 
 
 # ----------------------------------------------------------------------------------------------------------------
