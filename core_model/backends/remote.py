@@ -167,10 +167,10 @@ class RemoteBackend:
         if not conversation or conversation[-1].role != "user":
             raise UsageError("the conversation must end with the user's question")
         check_media_supported(self.capabilities, conversation[-1].media, self.model_id)  # before any work
+        self._cancel.reset()  # here, not in the generator: a Stop before the first piece is asked for still counts
         return self._answer(conversation, options or GenerationOptions())
 
     def _answer(self, conversation: Conversation, options: GenerationOptions) -> Iterator[str]:
-        self._cancel.reset()
         run = self.last_run = RunInfo(model_id=self.model_id, notice=self.notice)
         started = time.perf_counter()
         try:

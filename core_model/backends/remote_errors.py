@@ -38,6 +38,11 @@ def _chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """The server cannot be reached at all (refused, unknown name, TLS failure), as opposed to a refused request."""
+    return any(isinstance(link, (ConnectionRefusedError, socket.gaierror, ssl.SSLError)) for link in _chain(exc))
+
+
 def _status_and_detail(exc: BaseException) -> tuple[int | None, str]:
     """The HTTP status of an openai APIStatusError (None otherwise) and the server's own short message."""
     status = getattr(exc, "status_code", None)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core_model.backends import openai_content
-from core_model.backends.remote_errors import remote_error
+from core_model.backends.remote_errors import is_unreachable, remote_error
 from core_model.backends.segment_frames import SegmentFrames
 
 SUPPORT_FILENAME = "remote_servers.json"
@@ -119,10 +119,10 @@ def probe_support(client, model: str, host: str) -> MediaSupport:
     for kind, parts in _probe_parts().items():
         try:
             tokens = _prompt_tokens(client, model, parts)
-        except Exception as exc:  # noqa: BLE001  the part was refused; a connection failure is not a "no"
-            error = remote_error(exc, host=host, model=model)
-            if getattr(exc, "status_code", None) is None:
-                raise error from exc
+        except Exception as exc:  # noqa: BLE001  the part was refused: an error status, or uvicorn hanging up
+            # after a 500; a server that went away meanwhile is not a "no"
+            if is_unreachable(exc):
+                raise remote_error(exc, host=host, model=model) from exc
             taken[kind] = False
             continue
         # a server that drops a part it cannot read answers fine but its prompt does not grow
