@@ -38,7 +38,7 @@ from core_model.backends.base import (
     ProgressCallback,
     check_media_supported,
 )
-from core_model.backends.remote_endpoint import Endpoint, api_key
+from core_model.backends.remote_endpoint import Endpoint, make_client
 from core_model.backends.remote_errors import StreamCutError, remote_error, retry_delay_s
 from core_model.backends.remote_probe import MediaSupport, SupportCache, list_served_models, probe_support
 from core_model.errors import RemoteError, UsageError, VidiError, as_vidi_error
@@ -137,13 +137,8 @@ class RemoteBackend:
         return support
 
     def _make_client(self):
-        import httpx2 as httpx
-        from openai import OpenAI
-
-        key = self._api_key if self._api_key is not None else api_key(self.endpoint)
-        # our own retries (cancel-aware, Retry-After honoured); the client's would sleep through a Stop
-        return OpenAI(base_url=self.endpoint.base_url, api_key=key or "none", max_retries=0,
-                      timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+        return make_client(self.endpoint, self._api_key, read_timeout_s=READ_TIMEOUT_S,
+                           connect_timeout_s=CONNECT_TIMEOUT_S)
 
     def cancel(self) -> None:
         self._cancel.cancel()

@@ -186,3 +186,44 @@ class SupportCache:
                 self.path.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
             except OSError:
                 pass
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One call for "Test connection" and ``vidi models list --server``
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerReport:
+    """What a server serves: ``models`` as (ServedModel, MediaSupport or None when not probed); ``latency_ms`` of
+    ``/v1/models``."""
+
+    host: str
+    base_url: str
+    latency_ms: float
+    models: list[tuple[ServedModel, MediaSupport | None]]
+    warning: str = ""
+
+
+def check_server(server: str, key: str | None = None, *, probe: bool = True,
+                 cache: SupportCache | None = None, max_probed: int = 8) -> ServerReport:
+    """List ``server``'s models and what each takes (probed once, remembered in ``cache``). RemoteError/UsageError."""
+    from core_model.backends.remote_endpoint import Endpoint, make_client
+
+    endpoint = Endpoint.parse(server)
+    client = make_client(endpoint, key, read_timeout_s=60.0)
+    try:
+        started = time.perf_counter()
+        served = list_served_models(client, endpoint.host)
+        latency_ms = round((time.perf_counter() - started) * 1000.0, 1)
+        cache = cache if cache is not None else SupportCache()
+        rows: list[tuple[ServedModel, MediaSupport | None]] = []
+        for index, model in enumerate(served):
+            support = cache.get(endpoint.base_url, model.id)
+            if support is None and probe and index < max_probed:
+                support = probe_support(client, model.id, endpoint.host)
+                cache.put(endpoint.base_url, model.id, support)
+            rows.append((model, support))
+        return ServerReport(endpoint.host, endpoint.base_url, latency_ms, rows, endpoint.warning)
+    finally:
+        client.close()
