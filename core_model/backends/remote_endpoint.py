@@ -137,12 +137,11 @@ def make_client(endpoint: Endpoint, key: str | None = None, *, read_timeout_s: f
                 connect_timeout_s: float = 10.0):
     """An ``openai.OpenAI`` client for ``endpoint`` (key: given, else ``api_key(endpoint)``), with no retries of
     its own: the remote backend retries itself, so that a Stop ends a wait at once."""
-    import httpx2 as httpx
-    from openai import OpenAI
+    from openai import OpenAI, Timeout
 
     key = key if key is not None else api_key(endpoint)
     return OpenAI(base_url=endpoint.base_url, api_key=key or "none", max_retries=0,
-                  timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s))
+                  timeout=Timeout(read_timeout_s, connect=connect_timeout_s))
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -117,18 +117,30 @@ def probe_support(client, model: str, host: str) -> MediaSupport:
     latency_ms = (time.perf_counter() - started) * 1000.0
     taken: dict[str, bool] = {}
     for kind, parts in _probe_parts().items():
-        try:
-            tokens = _prompt_tokens(client, model, parts)
-        except Exception as exc:  # noqa: BLE001  the part was refused: an error status, or uvicorn hanging up
-            # after a 500; a server that went away meanwhile is not a "no"
-            if is_unreachable(exc):
-                raise remote_error(exc, host=host, model=model) from exc
-            taken[kind] = False
-            continue
-        # a server that drops a part it cannot read answers fine but its prompt does not grow
-        taken[kind] = tokens < 0 or baseline < 0 or tokens > baseline
+        taken[kind] = _takes(client, model, host, parts, baseline)
     return MediaSupport(image=taken["image"], video_url=taken["video_url"], audio=taken["audio"],
                         latency_ms=round(latency_ms, 1))
+
+
+def _takes(client, model: str, host: str, parts: list[dict], baseline: int) -> bool:
+    """Whether the model takes ``parts``: the request succeeds and its prompt grows over the text-only one.
+
+    A refusal (an error status) is a "no". A dropped connection is asked once more, on a new connection: uvicorn
+    closes a keep-alive connection after a 500, and the next request on it fails without reaching the server.
+    A server that went away meanwhile (refused, unknown, TLS) is an error, not a "no".
+    """
+    for _attempt in range(2):
+        try:
+            tokens = _prompt_tokens(client, model, parts)
+        except Exception as exc:  # noqa: BLE001
+            if is_unreachable(exc):
+                raise remote_error(exc, host=host, model=model) from exc
+            if getattr(exc, "status_code", None) is not None:
+                return False
+            continue
+        # a server that drops a part it cannot read answers fine, but its prompt does not grow
+        return tokens < 0 or baseline < 0 or tokens > baseline
+    return False
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The remote backend against a real OpenAI-compatible server: ``transformers serve`` with the tiny Qwen2-VL.
+"""The remote backend against a real OpenAI-compatible server: ``transformers serve`` with a tiny Gemma 4.
 
-One server per test session (tests/fixtures/remote_server.py); the kill-mid-answer test starts its own.
+One server per test session (tests/fixtures/remote_server.py); the kill-mid-answer test starts its own (the tiny
+Qwen2-VL, which does not hear).
 """
 
 import json
@@ -29,9 +30,9 @@ def test_the_probe_finds_what_the_server_takes_and_remembers_it(transformers_ser
     cache = SupportCache(tmp_path / "remote_servers.json")
     backend = RemoteBackend(transformers_server.base_url, transformers_server.model, support_cache=cache)
     backend.load()
-    # transformers serve here takes images; video_url needs torchcodec and input_audio soundfile, neither installed
-    assert (backend.support.image, backend.support.video_url, backend.support.audio) == (True, False, False)
-    assert backend.capabilities.video and backend.capabilities.image and not backend.capabilities.audio
+    # transformers serve takes Gemma 4's images and audio; video_url needs torchcodec, which is not installed
+    assert (backend.support.image, backend.support.video_url, backend.support.audio) == (True, False, True)
+    assert backend.capabilities.video and backend.capabilities.image and backend.capabilities.audio
     assert backend.support.latency_ms > 0
     stored = json.loads(cache.path.read_text())
     assert stored[transformers_server.base_url][transformers_server.model]["image"] is True
@@ -45,14 +46,26 @@ def test_the_probe_finds_what_the_server_takes_and_remembers_it(transformers_ser
     assert again.describe().loaded and again.describe().host == f"127.0.0.1:{transformers_server.port}"
 
 
-def test_a_segment_question_streams_with_the_frames_it_sent(remote_backend, video_with_audio):
+def test_a_segment_with_its_sound_streams_with_the_frames_it_sent(remote_backend, video_with_audio):
     pieces = _ask(remote_backend, [SegmentRef(str(video_with_audio), 1.0, 3.0)])
     assert len(pieces) >= 4 and "".join(pieces).strip()
     run = remote_backend.last_run
     assert len(run.frame_timestamps_s) == 4 and all(1.0 <= t <= 3.0 for t in run.frame_timestamps_s)
-    assert run.used_audio is False  # the server's model does not hear: its sound is not sent
-    assert "4 frames" in run.plan and "as images" in run.plan and remote_backend.host in run.plan
+    assert run.used_audio is True
+    assert "4 frames" in run.plan and "as images, with audio" in run.plan and remote_backend.host in run.plan
     assert 0 < run.first_token_s <= run.total_s and not run.stopped
+
+
+def test_without_audio_or_for_a_silent_video_no_sound_is_sent(remote_backend, video_with_audio, video_no_audio):
+    _ask(remote_backend, [SegmentRef(str(video_with_audio), 1.0, 3.0, include_audio=False)])
+    assert remote_backend.last_run.used_audio is False
+    _ask(remote_backend, [SegmentRef(str(video_no_audio), 0.0, 1.0)])
+    assert remote_backend.last_run.used_audio is False and len(remote_backend.last_run.frame_timestamps_s) == 4
+
+
+def test_a_recorded_clip(remote_backend, audio_only):
+    assert "".join(_ask(remote_backend, [AudioRef(str(audio_only))])).strip()
+    assert remote_backend.last_run.used_audio
 
 
 def test_a_segment_and_an_image_together(remote_backend, video_with_audio, image_png):
@@ -69,9 +82,13 @@ def test_an_image_alone_and_a_follow_up(remote_backend, image_png):
     assert "".join(remote_backend.answer(conversation, GenerationOptions(max_new_tokens=6))).strip()
 
 
-def test_audio_is_refused_before_any_work_when_the_model_does_not_hear(remote_backend, audio_only):
-    with pytest.raises(UnsupportedMediaError, match=remote_backend.model_id):
-        remote_backend.answer([Turn("user", "What is said?", (AudioRef(str(audio_only)),))])
+def test_audio_is_refused_before_any_work_when_the_model_does_not_hear(transformers_server, audio_only, tmp_path):
+    cache = SupportCache(tmp_path / "s.json")
+    cache.put(transformers_server.base_url, transformers_server.model, MediaSupport(image=True))  # as if it said so
+    backend = RemoteBackend(transformers_server.base_url, transformers_server.model, support_cache=cache)
+    backend.load()
+    with pytest.raises(UnsupportedMediaError, match="cannot listen to audio"):
+        backend.answer([Turn("user", "What is said?", (AudioRef(str(audio_only)),))])
 
 
 def test_stop_ends_the_answer_at_once_and_the_next_question_starts_quickly(remote_backend, video_with_audio):
@@ -146,4 +163,4 @@ def test_load_backend_with_a_spec_runs_against_the_server(transformers_server, i
     backend.load()
     assert "".join(_ask(backend, [ImageRef(str(image_png))])).strip()
     assert (tmp_path / "remote_servers.json").is_file()  # remembered in Vidi's data folder
-    assert backend.support == MediaSupport(image=True, latency_ms=backend.support.latency_ms)
+    assert backend.support == MediaSupport(image=True, audio=True, latency_ms=backend.support.latency_ms)

@@ -31,7 +31,8 @@ def test_ask_a_segment_on_the_server_and_record_it(transformers_server, video_wi
     out = json.loads(result.stdout)
     assert out["answer"].strip() and out["device"] == "remote" and out["model_id"] == transformers_server.model
     assert len(out["frame_timestamps_s"]) == 4 and all(1.0 <= t <= 3.0 for t in out["frame_timestamps_s"])
-    assert "as images" in out["plan"] and f"127.0.0.1:{transformers_server.port}" in out["plan"]
+    assert "as images, with audio" in out["plan"] and f"127.0.0.1:{transformers_server.port}" in out["plan"]
+    assert out["used_audio"] is True
     with ConversationStore(tmp_path / "vidi.sqlite3") as store:
         [chat] = store.list_chats(store.list_videos()[0].id)
         question, reply = store.list_turns(chat.id)
@@ -52,7 +53,7 @@ def test_models_list_server_shows_what_it_serves(transformers_server, tmp_path):
     result = _vidi(["models", "list", "--server", transformers_server.base_url], tmp_path)
     assert result.returncode == 0, result.stderr
     assert transformers_server.model in result.stdout
-    assert "video as frames, images" in result.stdout  # probed: images yes, video_url and audio no
+    assert "video as frames, images, audio" in result.stdout  # probed: images and audio yes, video_url no
     assert "ms to list them" in result.stdout
     assert (tmp_path / "remote_servers.json").is_file()
 
