@@ -35,12 +35,22 @@ CUT_MARK = " [answer cut off]"
 
 
 def _scaled(frame: np.ndarray, max_side_px: int) -> Image.Image:
-    """uint8 [H, W, 3] -> a Pillow image whose longer side is at most ``max_side_px`` (even sides, for H.264)."""
-    image = Image.fromarray(np.ascontiguousarray(frame))
-    width, height = image.size
+    """uint8 [H, W, 3] -> a Pillow image whose longer side is at most ``max_side_px`` (even sides, for H.264).
+
+    Fast on purpose (the client's overhead is part of every question): the pixels are wrapped, not copied, and the
+    bulk of the shrink is an integer box reduction (720p -> 640 px: ~1 ms, against ~15 ms for a bicubic resize).
+    """
+    pixels = np.ascontiguousarray(frame)
+    height, width = pixels.shape[:2]
+    image = Image.frombuffer("RGB", (width, height), pixels, "raw", "RGB", 0, 1)
     scale = min(1.0, max_side_px / max(width, height))
     size = (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
-    return image if size == (width, height) else image.resize(size, Image.BICUBIC)
+    if size == (width, height):
+        return image
+    factor = int(1 / scale)
+    if factor >= 2:
+        image = image.reduce(factor)
+    return image if image.size == size else image.resize(size, Image.BILINEAR)
 
 
 def _data_url(mime: str, payload: bytes) -> str:
@@ -83,7 +93,8 @@ def mp4_bytes(clip: SegmentFrames, max_side_px: int = DEFAULT_MAX_SIDE_PX) -> by
         stream = container.add_stream("libx264", rate=max(1, round(_mean_rate(clip))))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = time_base
-        stream.options = {"crf": "23", "preset": "veryfast", "tune": "stillimage"}
+        # ultrafast + zerolatency: ~30 ms for 8 frames at 640 px (veryfast: ~170 ms, for ~10% fewer bytes)
+        stream.options = {"crf": "23", "preset": "ultrafast", "tune": "zerolatency"}
         last_pts = -1
         for image, time_s in zip(images, clip.timestamps_s):
             frame = av.VideoFrame.from_image(image)
