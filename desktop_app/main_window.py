@@ -188,7 +188,11 @@ class MainWindow(QMainWindow):
         self.controller.set_include_audio(include_audio)
         self.player.set_volume_percent(int(s.value(Key.VOLUME)))
         self.player.set_muted(bool(s.value(Key.MUTED)))
-        self.device_label.setText(f"Device: {s.value(Key.DEVICE)}" + (" · 4-bit" if s.value(Key.LOAD_IN_4BIT) else ""))
+        from desktop_app.remote_models import remote_host
+
+        host = remote_host(str(s.value(Key.MODEL) or ""))  # a remote model: where questions go, not a device
+        self.device_label.setText(f"Remote: {host}" if host else
+                                  f"Device: {s.value(Key.DEVICE)}" + (" · 4-bit" if s.value(Key.LOAD_IN_4BIT) else ""))
         self.set_theme(str(s.value(Key.THEME)), save=False)
 
     def set_theme(self, theme: str, save: bool = True) -> None:

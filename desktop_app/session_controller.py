@@ -23,6 +23,13 @@ STORE_FLUSH_INTERVAL_MS = 500
 MAX_FRAME_THUMBS = 16
 
 
+def _model_name(model: str) -> str:
+    """A model's short name for the status bar: a folder's name, or "MODEL on HOST" for a remote model."""
+    from desktop_app.remote_models import remote_host, remote_model_label
+
+    return remote_model_label(model) if remote_host(model) else (Path(model).name or model)
+
+
 @dataclass
 class _Live:
     """A question sent to the worker and not finished yet."""
@@ -94,7 +101,7 @@ class SessionController(QObject):
         if spec is None or not spec.model:
             self.model_status_changed.emit("No model chosen (Settings… or Models…)")
             return
-        self.model_status_changed.emit(f"Model: {Path(spec.model).name or spec.model} (not loaded)")
+        self.model_status_changed.emit(f"Model: {_model_name(spec.model)} (not loaded)")
         self.client.inspect(spec)
 
     def load_model(self) -> None:
@@ -110,7 +117,7 @@ class SessionController(QObject):
             self.model_status_changed.emit(f"Model: {info.model_id} (not loaded)")
 
     def _on_load_started(self, model: str) -> None:
-        self.model_status_changed.emit(f"Loading {Path(model).name or model}…")
+        self.model_status_changed.emit(f"Loading {_model_name(model)}…")
 
     def _on_load_progressed(self, fraction: float, message: str) -> None:
         self.model_status_changed.emit(f"Loading the model: {fraction:.0%} {message}".rstrip())
@@ -122,7 +129,12 @@ class SessionController(QObject):
         self.capabilities = info.capabilities
         self.capabilities_changed.emit(info.capabilities)
         memory = f" · GPU memory {info.memory_used_bytes / 2**30:.1f} GiB" if info.memory_used_bytes >= 0 else ""
-        self.model_status_changed.emit(f"Model: {info.model_id} · ready on {info.device or '?'}{memory}")
+        where = info.device or "?"
+        if where == "remote" and self.spec is not None:
+            from desktop_app.remote_models import remote_host
+
+            where = remote_host(self.spec.model) or where  # the chat's model runs there: say where
+        self.model_status_changed.emit(f"Model: {info.model_id} · ready on {where}{memory}")
 
     # ---- video and selection ------------------------------------------------------------------------------
     def open_video(self, path: str, duration_s: float) -> None:
@@ -318,7 +330,7 @@ class SessionController(QObject):
         live = self._live.get(request_id)
         if live is not None:
             state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
-            self._finish(request_id, state, self._run_summary(run), run=run)
+            self._finish(request_id, state, self._run_summary(run, self._remote_host()), run=run)
         path = live.video_path if live is not None else self._stopped_paths.pop(request_id, None)
         if run.frame_timestamps_s and path:
             self.frames_wanted.emit(request_id, path, list(run.frame_timestamps_s)[:MAX_FRAME_THUMBS])
@@ -386,8 +398,8 @@ class SessionController(QObject):
         self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
 
     @staticmethod
-    def _run_summary(run: RunInfo) -> str:
-        parts = [run.model_id] if run.model_id else []
+    def _run_summary(run: RunInfo, host: str = "") -> str:
+        parts = [f"{run.model_id} on {host}" if host else run.model_id] if run.model_id else []
         if run.total_s:
             parts.append(f"{run.total_s:.1f} s")
         if run.frame_timestamps_s:
@@ -395,6 +407,12 @@ class SessionController(QObject):
         if run.used_audio:
             parts.append("with audio")
         return " · ".join(parts)
+
+    def _remote_host(self) -> str:
+        """The server the chosen model runs on ("" for a local model): the chat names it under each answer."""
+        from desktop_app.remote_models import remote_host
+
+        return remote_host(self.spec.model) if self.spec is not None else ""
 
     def shutdown(self) -> None:
         """Save what streamed so far; mark running answers stopped (the window is closing)."""

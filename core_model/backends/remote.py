@@ -81,7 +81,8 @@ class RemoteBackend:
         self._probe = probe
         self.support: MediaSupport | None = None
         self.max_model_len: int | None = None
-        self.capabilities = Capabilities(video=True, image=True, audio=False)  # until the server is asked
+        self._capabilities: Capabilities | None = None  # known once probed (now, before, or at load)
+        self._asked_early = False
         self.last_run = RunInfo(model_id=self.model_id)
         self._client = None
         self._cancel = CancelToken()
@@ -90,6 +91,27 @@ class RemoteBackend:
 
     def __repr__(self) -> str:  # never the key
         return f"RemoteBackend({self.endpoint.base_url!r}, {self.model_id!r})"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the model takes, known before ``load`` too: the GUI enables "Include audio" from it before the
+        first question. Remembered from an earlier probe, else probed now (once; four tiny synthetic requests, no
+        user media); a server that cannot be asked yet gives video + images, and ``load`` reports the problem."""
+        if self._capabilities is None and not self._asked_early:
+            self._asked_early = True
+            known = self._cached_support()
+            if known is None and self._probe:
+                try:
+                    client = self._make_client()
+                    try:
+                        known = self._known_support(client)
+                    finally:
+                        client.close()
+                except VidiError:
+                    known = None
+            if known is not None:
+                self._capabilities = _capabilities_of(known)
+        return self._capabilities or Capabilities(video=True, image=True, audio=False)
 
     @property
     def host(self) -> str:
@@ -120,16 +142,22 @@ class RemoteBackend:
         self.max_model_len = match.max_model_len
         report(0.4, f"Checking what {self.model_id} takes")
         self.support = self._known_support(client)
-        self.capabilities = Capabilities(video=self.support.image or self.support.video_url,
-                                         image=self.support.image, audio=self.support.audio)
+        self._capabilities = _capabilities_of(self.support)
         self._client = client
         report(1.0, "Ready")
 
+    def _cached_support(self) -> MediaSupport | None:
+        try:
+            cache = self._cache if self._cache is not None else SupportCache()
+            return cache.get(self.endpoint.base_url, self.model_id)
+        except Exception:  # noqa: BLE001  an unreadable data folder: the server is asked at load time
+            return None
+
     def _known_support(self, client) -> MediaSupport:
-        cache = self._cache if self._cache is not None else SupportCache()
-        known = cache.get(self.endpoint.base_url, self.model_id)
+        known = self._cached_support()
         if known is not None:
             return known
+        cache = self._cache if self._cache is not None else SupportCache()
         if not self._probe:
             return MediaSupport(image=True)
         support = probe_support(client, self.model_id, self.host)
@@ -288,6 +316,11 @@ class RemoteBackend:
         finally:
             exchange.close()
             self._active = None
+
+
+def _capabilities_of(support: MediaSupport) -> Capabilities:
+    """Video whenever frames can travel (as one video or as images), images, and audio as the server takes them."""
+    return Capabilities(video=support.image or support.video_url, image=support.image, audio=support.audio)
 
 
 class _Exchange:

@@ -46,7 +46,7 @@ def test_addresses_default_to_https_and_end_in_v1(typed, base_url, private):
 def test_plain_http_to_a_public_host_warns_and_the_backend_says_so():
     endpoint = Endpoint.parse("http://93.184.216.34:8000")
     assert "unencrypted" in endpoint.warning and "93.184.216.34:8000" in endpoint.warning
-    backend = RemoteBackend("http://93.184.216.34:8000", "m")
+    backend = RemoteBackend("http://93.184.216.34:8000", "m", probe=False)
     assert backend.notice == endpoint.warning
     assert backend.describe().notice == endpoint.warning
 
@@ -59,15 +59,20 @@ def test_bad_addresses_are_one_line_usage_errors(typed):
     assert "secret" not in str(caught.value)
 
 
-def test_a_spec_names_a_remote_model_and_load_backend_builds_it():
-    spec = remote_spec("http://127.0.0.1:8000", "Qwen/Qwen2.5-VL-7B-Instruct")
-    assert spec == "remote+http://127.0.0.1:8000/v1#Qwen/Qwen2.5-VL-7B-Instruct"
-    assert parse_remote_spec(spec) == ("http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-VL-7B-Instruct")
+def test_a_spec_names_a_remote_model_and_load_backend_builds_it(tmp_path, monkeypatch):
+    from tests.fixtures.remote_server import free_port
+
+    monkeypatch.setenv("VIDI_DATA_DIR", str(tmp_path))
+    port = free_port()  # nothing listens: describe() cannot ask the server, and says what it knows
+    spec = remote_spec(f"http://127.0.0.1:{port}", "Qwen/Qwen2.5-VL-7B-Instruct")
+    assert spec == f"remote+http://127.0.0.1:{port}/v1#Qwen/Qwen2.5-VL-7B-Instruct"
+    assert parse_remote_spec(spec) == (f"http://127.0.0.1:{port}/v1", "Qwen/Qwen2.5-VL-7B-Instruct")
     backend = load_backend(spec)
     assert isinstance(backend, RemoteBackend)
     info = backend.describe()
-    assert (info.device, info.host, info.model_id, info.loaded) == ("remote", "127.0.0.1:8000",
+    assert (info.device, info.host, info.model_id, info.loaded) == ("remote", f"127.0.0.1:{port}",
                                                                      "Qwen/Qwen2.5-VL-7B-Instruct", False)
+    assert (info.capabilities.video, info.capabilities.image, info.capabilities.audio) == (True, True, False)
     assert backend.load_in_4bit is False and backend.memory_estimate().total_bytes == 0
 
 
@@ -101,7 +106,7 @@ def test_the_key_comes_from_the_environment_then_the_keyring_and_never_shows(mon
         assert MemoryKeyring.store == {("vidi", "https://gpu-box:8000"): "sk-from-keyring"}
         monkeypatch.setenv(API_KEY_ENV, "sk-from-env")
         assert api_key(endpoint) == "sk-from-env"
-        backend = RemoteBackend("https://gpu-box:8000", "m", api_key_value="sk-secret-value")
+        backend = RemoteBackend("https://gpu-box:8000", "m", api_key_value="sk-secret-value", probe=False)
         assert "sk-" not in repr(backend) and "sk-" not in str(backend.describe())
     finally:
         keyring.set_keyring(previous)

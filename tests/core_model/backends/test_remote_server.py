@@ -164,3 +164,11 @@ def test_load_backend_with_a_spec_runs_against_the_server(transformers_server, i
     assert "".join(_ask(backend, [ImageRef(str(image_png))])).strip()
     assert (tmp_path / "remote_servers.json").is_file()  # remembered in Vidi's data folder
     assert backend.support == MediaSupport(image=True, audio=True, latency_ms=backend.support.latency_ms)
+
+
+def test_what_the_model_takes_is_known_before_load(transformers_server, tmp_path):
+    """The GUI enables "Include audio" from describe() before the first question, so it must be true unloaded."""
+    backend = RemoteBackend(transformers_server.base_url, transformers_server.model,
+                            support_cache=SupportCache(tmp_path / "s.json"))
+    info = backend.describe()
+    assert not info.loaded and info.capabilities.audio and info.capabilities.image
