@@ -162,8 +162,8 @@ class SettingsDialog(QDialog):
         if not on_disk and not current and not remote:
             combo.addItem("No model on this machine yet: get one with Models…", "")
         combo.insertSeparator(combo.count())
-        combo.addItem("Choose a folder…", CHOOSE_FOLDER)
         combo.addItem("Remote server…", CHOOSE_REMOTE)
+        combo.addItem("Choose a folder…", CHOOSE_FOLDER)
         combo.setCurrentIndex(max(0, combo.findData(current)))
         combo.blockSignals(False)
         self._update_hint(on_disk)
@@ -219,7 +219,7 @@ class SettingsDialog(QDialog):
             return
         folder = str(Path(folder).expanduser())
         if self.model_combo.findData(folder) < 0:
-            self.model_combo.insertItem(self.model_combo.count() - 2, folder, folder)
+            self.model_combo.insertItem(self.model_combo.count() - 3, folder, folder)  # before the separator
         self.model_combo.setCurrentIndex(self.model_combo.findData(folder))
         self._model_value = folder
 

@@ -162,3 +162,19 @@ def qtbot_button():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_the_models_dialog_offers_remote_server_and_its_choice_is_used(qtbot, make_window, settings, data_dir):
+    window = make_window()
+    window.model_choice.open_models()
+    models_dialog = window.model_choice.models_dialog
+    qtbot.mouseClick(models_dialog.remote_button, qtbot_button())
+    remote_dialog = window.model_choice.remote_dialog
+    assert remote_dialog.isVisible()
+    spec = remote_spec("http://192.168.1.20:8000", "Qwen/Qwen2.5-VL-7B-Instruct")
+    remote_dialog.model_chosen.emit(spec)
+    assert settings.value(Key.MODEL) == spec
+    assert window.device_label.text() == "Remote: 192.168.1.20:8000"
+    assert "Qwen2.5-VL-7B-Instruct on 192.168.1.20:8000" in window.statusBar().currentMessage()
+    remote_dialog.close()
+    models_dialog.close()
