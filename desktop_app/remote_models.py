@@ -3,7 +3,7 @@ the one-time question before a host first receives a segment.
 
     remember_remote_model(settings, spec)          # Key.REMOTE_MODELS, newest first (address and name only)
     remote_model_label(spec)                       # "Qwen2.5-VL-7B-Instruct on gpu-box:8000"
-    confirm_host_once(parent, settings, spec)      # True: asked before (or the user agrees now); False: keep the question
+    confirm_host_once(parent, settings, spec)      # True: agreed before or now; False: keep the question in the box
 
 Only the address and the model's name are kept in QSettings; the API key lives in the OS keyring
 (core_model.backends.remote_endpoint) and never here.

@@ -1,8 +1,8 @@
 """Turn a question's media into OpenAI chat-completions content parts, and a conversation into messages.
 
     parts = frames_as_images(clip, max_side_px=640)    # [{"type": "text", ...}, {"type": "image_url", ...}, ...]
-    parts = frames_as_video(clip, max_side_px=640)     # [{"type": "video_url", "video_url": {"url": "data:video/mp4;..."}}]
-    part = audio_part(wave_16k)                        # {"type": "input_audio", "input_audio": {"data", "format": "wav"}}
+    parts = frames_as_video(clip, max_side_px=640)     # [{"type": "video_url", "video_url": {"url": "data:..."}}]
+    part = audio_part(wave_16k)                        # {"type": "input_audio", "input_audio": {"data", "format"}}
     part = image_part(pixels)                          # {"type": "image_url", ...} (JPEG, or PNG for flat graphics)
     messages = build_messages(conversation, question_parts)
 
@@ -73,7 +73,8 @@ def frames_as_images(clip: SegmentFrames, max_side_px: int = DEFAULT_MAX_SIDE_PX
     parts: list[dict] = [{"type": "text", "text": _segment_text(clip) + ", one image per frame:"}]
     for frame, time_s in zip(clip.frames, clip.timestamps_s):
         parts.append({"type": "text", "text": f"At {format_time_s(time_s)}:"})
-        parts.append({"type": "image_url", "image_url": {"url": _data_url("image/jpeg", jpeg_bytes(frame, max_side_px))}})
+        url = _data_url("image/jpeg", jpeg_bytes(frame, max_side_px))
+        parts.append({"type": "image_url", "image_url": {"url": url}})
     return parts
 
 

@@ -307,12 +307,13 @@ class RemoteBackend:
                         run.stopped = True
                         return
                     error = remote_error(value, host=self.host, model=self.model_id)
-                    if received and not isinstance(error, StreamCutError) and getattr(value, "status_code", None) is None:
+                    if not received:
+                        raise error
+                    if getattr(value, "status_code", None) is None and not isinstance(error, StreamCutError):
+                        # a network failure after pieces arrived (reset, timeout): the stream was cut
                         error = StreamCutError(f"The connection to {self.host} was cut before the answer was complete.")
-                    if received:
-                        yield openai_content.CUT_MARK  # the partial answer stays, marked as cut
-                        raise StreamCutError(f"{error} The part received is kept.")
-                    raise error
+                    yield openai_content.CUT_MARK  # the partial answer stays, marked as cut
+                    raise StreamCutError(f"{error} The part received is kept.")
         finally:
             exchange.close()
             self._active = None

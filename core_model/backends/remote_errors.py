@@ -13,6 +13,7 @@ and the server's short error text, which never echoes request headers.
 from __future__ import annotations
 
 import email.utils
+import re
 import socket
 import ssl
 import time
@@ -107,6 +108,9 @@ def _status_message(status: int, host: str, model: str, suffix: str) -> str:
         return f"Server {host} is busy (429 too many requests){suffix}; try again in a moment."
     if status == 400 and ("not served" in suffix or "pinned to" in suffix or "does not exist" in suffix):
         return f"Server {host} does not serve {named}{suffix}. 'vidi models list --server' lists what it serves."
+    if status == 400 and re.search(r"at most \d+ (image|video|audio)", suffix, re.IGNORECASE):
+        return (f"Server {host} takes fewer media per question{suffix}: lower the frames per segment, or start "
+                "the server with a higher --limit-mm-per-prompt.")
     if status == 400 and ("maximum context length" in suffix.lower() or "too long" in suffix.lower()):
         return f"The question is too long for {named} on {host}{suffix}: ask about fewer frames or a shorter segment."
     if 400 <= status < 500:

@@ -171,7 +171,8 @@ class SupportCache:
         if not isinstance(entry, dict):
             return None
         try:
-            return MediaSupport(**{key: entry[key] for key in ("image", "video_url", "audio", "latency_ms") if key in entry})
+            fields = ("image", "video_url", "audio", "latency_ms")
+            return MediaSupport(**{key: entry[key] for key in fields if key in entry})
         except TypeError:
             return None
 

@@ -2,9 +2,7 @@
 
 import base64
 import io
-import json
 import wave
-from pathlib import Path
 
 import av
 import numpy as np

@@ -79,11 +79,13 @@ def test_401_names_the_fix_and_never_the_key(tmp_path):
     [(403, "does not let this key use model 'scripted-model' (403"),
      (404, "does not serve model 'scripted-model' (404"),
      (413, "too large (413)"),
+     (400, "takes fewer media per question"),
      (500, "failed (500 server error)"),
      (503, "failed (503 server error)")],
 )
 def test_error_statuses_are_one_line(tmp_path, status, expected):
-    with ScriptedServer([Reply.error(status, "nope", {"Retry-After": "0"})]) as server:
+    detail = "At most 16 image(s) may be provided in one request." if status == 400 else "nope"
+    with ScriptedServer([Reply.error(status, detail, {"Retry-After": "0"})]) as server:
         backend = _backend(server.url, tmp_path)
         with pytest.raises(RemoteError) as caught:
             _answer(backend)
