@@ -69,3 +69,30 @@ def test_a_server_that_is_down_or_a_wrong_model_is_one_line(transformers_server,
     assert wrong.stderr.count("\n") == 1 and "does not serve model 'nope'" in wrong.stderr
     bad = _vidi(["models", "list", "--server", "ftp://x"], tmp_path)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not a server address" in bad.stderr
+
+
+def test_server_killed_mid_answer_keeps_the_partial_answer(tiny_vlm_dir, video_with_audio, tmp_path):
+    from tests.fixtures.remote_server import start_transformers_server
+
+    server = start_transformers_server(tiny_vlm_dir, tmp_path)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", VIDI_DATA_DIR=str(tmp_path), PYTHONPATH=str(REPO_ROOT))
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core_model.cli", "ask", str(video_with_audio), "--end", "2", "--frames", "2",
+             "--server", server.base_url, "--model", server.model, "--max-new-tokens", "4000", "Describe it."],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = process.stdout.read(200)  # the answer is streaming
+        server.kill()
+        rest, stderr = process.communicate(timeout=60)
+    finally:
+        server.stop()
+    assert process.returncode == 2
+    assert stderr.count("\n") == 1 and "cut before the answer was complete" in stderr and "part received is kept" in stderr
+    printed = first + rest
+    assert printed.rstrip().endswith("[answer cut off]")
+    with ConversationStore(tmp_path / "vidi.sqlite3") as store:
+        [chat] = store.list_chats(store.list_videos()[0].id)
+        question, answer = store.list_turns(chat.id)
+    assert question.text == "Describe it."
+    assert answer.status == "error" and "cut" in answer.error
+    assert answer.text.endswith("[answer cut off]") and printed.startswith(answer.text[:200])
