@@ -192,6 +192,10 @@ class MainWindow(QMainWindow):
         self.controller.set_include_audio(include_audio)
         self.player.set_volume_percent(int(s.value(Key.VOLUME)))
         self.player.set_muted(bool(s.value(Key.MUTED)))
+        from desktop_app.remote_models import remote_host
+
+        host = remote_host(str(s.value(Key.MODEL) or ""))  # before it loads: where a remote model's questions go
+        self.device_label.setText(f"Remote: {host}" if host else "")
         self.set_theme(str(s.value(Key.THEME)), save=False)
 
     def set_theme(self, theme: str, save: bool = True) -> None:

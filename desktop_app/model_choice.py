@@ -112,7 +112,9 @@ class ModelChoice(QObject):
         """True when a model is chosen and on this machine; else a notice says what to do, and False."""
         model = self.current()
         if model and (Path(model).expanduser().is_dir() or not self._missing_catalog_model(model)):
-            return True
+            from desktop_app.remote_models import confirm_host_once
+
+            return confirm_host_once(self.window, self.settings, model)  # True at once for a local model
         self._show_notice(model)
         return False
 
@@ -239,8 +241,18 @@ class ModelChoice(QObject):
             dialog.select_model(select)
         dialog.models_changed.connect(self.refresh)
         dialog.model_chosen.connect(self.use_model)
+        dialog.remote_server_requested.connect(self.open_remote_server)
         dialog.show()
         self.models_dialog = dialog
+
+    def open_remote_server(self) -> None:
+        """The Remote server dialog; the model chosen there is used like any other."""
+        from desktop_app.dialogs.remote_server_dialog import RemoteServerDialog
+
+        dialog = RemoteServerDialog(self.settings, self.models_dialog or self.window)
+        dialog.model_chosen.connect(self.use_model)
+        dialog.show()
+        self.remote_dialog = dialog
 
     def open_settings(self) -> bool:
         from desktop_app.dialogs.settings_dialog import SettingsDialog
@@ -275,6 +287,10 @@ class ModelChoice(QObject):
     @staticmethod
     def _name(model: str) -> str:
         from core_model.models.catalog import get_entry
+        from desktop_app.remote_models import remote_host, remote_model_label
+
+        if remote_host(model):
+            return remote_model_label(model)
 
         entry = get_entry(model)
         return entry.name if entry is not None else (Path(model).name or model)

@@ -76,6 +76,7 @@ class ModelManagerDialog(QDialog):
     models_changed = Signal()  # a model was downloaded, imported or removed: refresh model choosers
     model_downloaded = Signal(str)  # model id
     model_chosen = Signal(str)  # "Use this model": the id to store in Key.MODEL
+    remote_server_requested = Signal()  # "Remote server…": a model on an OpenAI-compatible server (ModelChoice)
 
     def __init__(self, parent=None, manager: ModelManager | None = None, device_info=None, *,
                  select_recommended: bool = False, current_model: str = "") -> None:
@@ -145,6 +146,9 @@ class ModelManagerDialog(QDialog):
         self.use_button = QPushButton("Use this model", self)
         self.use_button.setToolTip("Ask your questions to this model from now on")
         self.close_button = QPushButton("Close", self)
+        self.remote_button = QPushButton("Remote server…", self)
+        self.remote_button.setToolTip("Use a model served by vLLM or another OpenAI-compatible server")
+        self.remote_button.clicked.connect(self.remote_server_requested)
         self.download_button.clicked.connect(self.on_download_clicked)
         self.cancel_button.clicked.connect(self.on_cancel_clicked)
         self.import_button.clicked.connect(self.on_import_clicked)
@@ -154,7 +158,8 @@ class ModelManagerDialog(QDialog):
 
     def _init_layout(self) -> None:
         buttons = QHBoxLayout()
-        for button in (self.download_button, self.cancel_button, self.import_button, self.remove_button):
+        for button in (self.download_button, self.cancel_button, self.import_button, self.remove_button,
+                       self.remote_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.use_button)

@@ -39,6 +39,13 @@ REFUSED_KINDS = ("usage", "unsupported_media", "model_load")
 """core_model.errors kinds of a question the model never worked on: its text goes back to the composer."""
 
 
+def _model_name(model: str) -> str:
+    """A model's short name for the status bar: a folder's name, or "MODEL on HOST" for a remote model."""
+    from desktop_app.remote_models import remote_host, remote_model_label
+
+    return remote_model_label(model) if remote_host(model) else (Path(model).name or model)
+
+
 @dataclass
 class _Live:
     """A question sent to the worker and not finished yet."""
@@ -114,7 +121,7 @@ class SessionController(QObject):
         if spec is None or not spec.model:
             self.model_status_changed.emit("No model chosen (Settings… or Models…)")
             return
-        self.model_status_changed.emit(f"Model: {Path(spec.model).name or spec.model} (not loaded)")
+        self.model_status_changed.emit(f"Model: {_model_name(spec.model)} (not loaded)")
         self.client.inspect(spec)
 
     def load_model(self) -> None:
@@ -130,7 +137,7 @@ class SessionController(QObject):
             self.model_status_changed.emit(model_text(info))
 
     def _on_load_started(self, model: str) -> None:
-        self.model_status_changed.emit(f"Loading {Path(model).name or model}…")
+        self.model_status_changed.emit(f"Loading {_model_name(model)}…")
 
     def _on_load_progressed(self, fraction: float, message: str) -> None:
         self.model_status_changed.emit(f"Loading the model: {fraction:.0%} {message}".rstrip())
@@ -349,7 +356,7 @@ class SessionController(QObject):
         self.evidence_ready.emit(request_id, exchange)
         if request_id in self._live:
             state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
-            self._finish(request_id, state, run_summary(run), run=run)
+            self._finish(request_id, state, run_summary(run, self._remote_host()), run=run)
         if exchange.frame_times_s and live.video_path:
             self.frames_wanted.emit(request_id, live.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
 
@@ -413,6 +420,12 @@ class SessionController(QObject):
                 self._set_state(key, AnswerState.QUEUED, f"{ahead} question{'s' if ahead != 1 else ''} ahead" if ahead else "")
         busy = bool(self._live)
         self.busy_changed.emit(busy, len(waiting) if self._running_id is not None else max(0, len(waiting) - 1))
+
+    def _remote_host(self) -> str:
+        """The server the chosen model runs on ("" for a local model): the chat names it under each answer."""
+        from desktop_app.remote_models import remote_host
+
+        return remote_host(self.spec.model) if self.spec is not None else ""
 
     def shutdown(self) -> None:
         """Save what streamed so far; mark running answers stopped (the window is closing)."""

@@ -29,6 +29,8 @@ class Key(str, enum.Enum):
     LAST_FOLDER = "files/last-folder"
     WINDOW_GEOMETRY = "window/geometry"
     WINDOW_STATE = "window/splitter"
+    REMOTE_MODELS = "remote/models"  # remote model specs used before ("remote+URL#MODEL"; never a key)
+    REMOTE_CONSENTED_HOSTS = "remote/consented-hosts"  # hosts the user agreed to send segments to
 
 
 DEFAULTS: dict[Key, object] = {
@@ -44,6 +46,8 @@ DEFAULTS: dict[Key, object] = {
     Key.MUTED: False,
     Key.RECENT_FILES: [],
     Key.LAST_FOLDER: "",
+    Key.REMOTE_MODELS: [],
+    Key.REMOTE_CONSENTED_HOSTS: [],
 }
 
 MAX_RECENT_FILES = 10

@@ -27,9 +27,10 @@ def model_text(info: BackendInfo) -> str:
     return f"Model: {info.model_id} · " + ("ready" if info.loaded else "not loaded")
 
 
-def run_summary(run: RunInfo) -> str:
-    """An answer's footer: who answered, how long, and how it sampled (the question's header lists the frames)."""
-    parts = [run.model_id] if run.model_id else []
+def run_summary(run: RunInfo, host: str = "") -> str:
+    """An answer's footer: who answered (and on which server), how long, and how it sampled (the question's header
+    lists the frames)."""
+    parts = [f"{run.model_id} on {host}" if host else run.model_id] if run.model_id else []
     if run.total_s:
         parts.append(f"{run.total_s:.1f} s")
     if run.plan:

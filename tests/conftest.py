@@ -13,6 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import desktop_app  # noqa: E402,F401  first: its Qt work-around must run before any Qt code (desktop_app/qt_compat.py)
 from tests.fixtures.media import *  # noqa: E402,F401,F403  generated videos, images, audio
 from tests.fixtures.tiny_vlm import *  # noqa: E402,F401,F403  tiny image-text-to-text model folder
+from tests.fixtures.remote_server import *  # noqa: E402,F401,F403  transformers serve on loopback, remote backend
 
 
 def pytest_collection_modifyitems(config, items):

@@ -112,7 +112,13 @@ def load_backend(model: str, *, device: str = "auto", load_in_4bit: bool | None 
 
     ``device``: "auto" (CUDA if present, else MPS, else CPU), "cuda", "mps" or "cpu".
     ``load_in_4bit``: None means the backend's default (4-bit NF4 on CUDA, unquantized elsewhere).
+    A remote model is named ``remote+URL#MODEL`` (core_model.backends.remote_endpoint.remote_spec).
     """
+    if model.startswith("remote+"):
+        from core_model.backends.remote import load_remote_backend
+        from core_model.backends.remote_endpoint import parse_remote_spec
+
+        return load_remote_backend(*parse_remote_spec(model))
     folder = resolve_model_path(model)
     backend_class = backend_class_for(read_model_type(folder))
     return backend_class(folder, device=device, load_in_4bit=load_in_4bit)

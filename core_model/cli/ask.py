@@ -3,6 +3,7 @@
     vidi ask talk.mp4 --start 1:05 --end 1:20 "What is written on the slide?"
     vidi ask talk.mp4 --start 65 --end 80.5 --image chart.png --frames 16 --json "Is this chart in the talk?"
     vidi ask --image photo.jpg "What breed is this dog?"          # no video: images only
+    vidi ask talk.mp4 --server http://gpu-box:8000 --model Qwen/Qwen2.5-VL-7B-Instruct "..."   # on a vLLM server
 
 Arguments
     VIDEO       the video file; may be left out when at least one --image is given.
@@ -12,7 +13,9 @@ Arguments
     --image IMG (repeatable), --no-audio (do not use the segment's sound), --frames N (frames sampled from the
     segment, default 8), --model ID_OR_PATH (default: $VIDI_MODEL, else the first model on this machine in the
     catalog's preferred order for the device; none there: one line saying which to pull, exit code 2),
-    --device auto|cuda|mps|cpu, --4bit/--no-4bit (default: 4-bit on CUDA only), --max-new-tokens N (512),
+    --server URL (an OpenAI-compatible server, e.g. vLLM, to run the model on; default $VIDI_SERVER; --model is
+    then the model's name there), --device auto|cuda|mps|cpu, --4bit/--no-4bit (default: 4-bit on CUDA only),
+    --max-new-tokens N (512),
     --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
     timings, chat id).
 
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Iterator
 
 from core_model.cli import CliError
+from core_model.cli import remote as remote_cli
 
 MAX_FRAMES = 256
 
@@ -54,7 +58,9 @@ def register(subparsers) -> None:
     add("--image", action="append", default=[], metavar="IMG", help="an image to ask about (repeatable)")
     add("--no-audio", action="store_true", help="do not use the segment's sound")
     add("--model", metavar="ID_OR_PATH",
-        help="catalog id or model folder (default: $VIDI_MODEL, else the best model on this machine)")
+        help="catalog id or model folder (default: $VIDI_MODEL, else the best model on this machine); "
+             "with --server, the model's name on the server")
+    add("--server", metavar="URL", help=remote_cli.SERVER_HELP)
     add("--frames", type=_positive_int("--frames", MAX_FRAMES), default=8, metavar="N",
         help="frames sampled from the segment (default: 8)")
     add("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto", help="where to run (default: auto)")
@@ -147,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         _check_image(image)
         media.append(ImageRef(str(Path(image).resolve())))
 
-    model = args.model or _default_model(args.device)
+    server = remote_cli.chosen_server(args)
+    model = remote_cli.remote_model(server, args.model) if server else (args.model or _default_model(args.device))
     with _quiet_libraries():
         # checks that need no model come first (above; a bad --model folder here), then the question is recorded,
         # then the model loads: a kill while it loads keeps the question (see _ask_and_record)

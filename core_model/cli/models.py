@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     )
     commands = parser.add_subparsers(dest="models_command", metavar="COMMAND", parser_class=type(parser))
 
-    listing = commands.add_parser("list", help="the catalog and the models on this machine")
+    listing = commands.add_parser("list", help="the catalog and the models on this machine (or on --server URL)")
+    listing.add_argument("--server", metavar="URL", help="list what this OpenAI-compatible server serves instead")
     listing.set_defaults(func=run_list)
 
     pull = commands.add_parser("pull", help="download a catalog model from the Hugging Face hub")
@@ -91,6 +92,11 @@ def _detect_device():
 
 def run_list(args) -> int:
     from core_model.models import format_bytes, recommend
+
+    if getattr(args, "server", None):
+        from core_model.cli.remote import run_list_server
+
+        return run_list_server(args)
 
     manager = _manager()
     device = _detect_device()

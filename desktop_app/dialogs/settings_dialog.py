@@ -1,8 +1,9 @@
 """Settings: model, frames per segment, device, 4-bit, data folder, theme. Saved with QSettings on OK.
 
 The model is chosen from the models on this machine (downloaded or imported, from core_model's ModelManager), the
-one recommended for this machine marked with a star, or "Choose a folder…" for any model folder. ``Key.MODEL``
-keeps its format: a catalog / registry id, or a folder path.
+one recommended for this machine marked with a star, "Choose a folder…" for any model folder, remote models used
+before (with their host) and "Remote server…". ``Key.MODEL`` keeps its format: a catalog / registry id, a folder
+path, or a remote model spec ("remote+URL#MODEL").
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core_model.backends.remote_endpoint import is_remote_spec
+from desktop_app.remote_models import remembered_remote_models, remote_model_label
 from desktop_app.settings import DEVICE_CHOICES, THEME_CHOICES, Key, Settings
 
 CHOOSE_FOLDER = "\x00choose-folder"
 """Item data of the "Choose a folder…" entry (never stored)."""
+CHOOSE_REMOTE = "\x00choose-remote"
+"""Item data of the "Remote server…" entry (never stored)."""
 RECOMMENDED_MARK = "★"
 
 DEVICE_LABELS = {"auto": "Automatic (GPU when there is one)", "cuda": "GPU (CUDA)", "cpu": "CPU"}
@@ -134,7 +139,7 @@ class SettingsDialog(QDialog):
     def model_value(self) -> str:
         """What ``Key.MODEL`` gets: the chosen id or folder ("" when none is chosen)."""
         data = self.model_combo.currentData()
-        return "" if data in (None, CHOOSE_FOLDER) else str(data)
+        return "" if data in (None, CHOOSE_FOLDER, CHOOSE_REMOTE) else str(data)
 
     def populate_models(self, current: str | None = None) -> None:
         """Refill the list (models on this machine, the current value, "Choose a folder…"), keeping the choice."""
@@ -148,13 +153,17 @@ class SettingsDialog(QDialog):
             combo.addItem(self._model_label(status), status.id)
             if status.path is not None:
                 combo.setItemData(combo.count() - 1, str(status.path), Qt.ItemDataRole.ToolTipRole)
+        remote = remembered_remote_models(self._settings)
+        for spec in remote + ([current] if is_remote_spec(current) and current not in remote else []):
+            combo.addItem(f"{remote_model_label(spec)} (remote)", spec)
         if current and combo.findData(current) < 0:
             entry = self._entry(current)
             label = f"{entry.name} (not on this machine yet)" if entry is not None else current
             combo.addItem(label, current)
-        if not on_disk and not current:
+        if not on_disk and not current and not remote:
             combo.addItem("No model on this machine yet: get one with Models…", "")
         combo.insertSeparator(combo.count())
+        combo.addItem("Remote server…", CHOOSE_REMOTE)
         combo.addItem("Choose a folder…", CHOOSE_FOLDER)
         combo.setCurrentIndex(max(0, combo.findData(current)))
         combo.blockSignals(False)
@@ -199,6 +208,9 @@ class SettingsDialog(QDialog):
         self.model_hint.setVisible(bool(text))
 
     def _on_model_activated(self, index: int) -> None:
+        if self.model_combo.itemData(index) == CHOOSE_REMOTE:
+            self._choose_remote()
+            return
         if self.model_combo.itemData(index) != CHOOSE_FOLDER:
             self._model_value = self.model_value()
             return
@@ -214,7 +226,7 @@ class SettingsDialog(QDialog):
             self.model_hint.setVisible(True)
             return
         if self.model_combo.findData(folder) < 0:
-            self.model_combo.insertItem(self.model_combo.count() - 2, folder, folder)
+            self.model_combo.insertItem(self.model_combo.count() - 3, folder, folder)  # before the separator
         self.model_combo.setCurrentIndex(self.model_combo.findData(folder))
         self._model_value = folder
 
@@ -224,6 +236,16 @@ class SettingsDialog(QDialog):
         from core_model.models.folder_info import inspect_model_folder
 
         return inspect_model_folder(folder, with_memory=False).problem
+
+    def _choose_remote(self) -> None:
+        """The Remote server dialog; a model chosen there joins the list and is selected."""
+        from desktop_app.dialogs.remote_server_dialog import RemoteServerDialog
+
+        self.remote_dialog = RemoteServerDialog(self._settings, self)
+        chosen: list[str] = []
+        self.remote_dialog.model_chosen.connect(chosen.append)
+        self.remote_dialog.exec()
+        self.populate_models(chosen[0] if chosen else self._model_value)
 
     def ask_model_folder(self) -> str:
         """The folder picker (tests replace it)."""
