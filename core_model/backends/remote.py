@@ -41,7 +41,8 @@ from core_model.backends.base import (
 from core_model.backends.remote_endpoint import Endpoint, make_client
 from core_model.backends.remote_errors import StreamCutError, remote_error, retry_delay_s
 from core_model.backends.remote_probe import MediaSupport, SupportCache, list_served_models, probe_support
-from core_model.errors import RemoteError, UsageError, VidiError, as_vidi_error
+from core_model.backends.failpoints import failpoint
+from core_model.errors import Cancelled, RemoteError, UsageError, VidiError, as_vidi_error
 
 FRAMES_ENV = "VIDI_REMOTE_FRAMES"
 """Override how frames travel for every server: "video" (one MP4) or "images" (JPEG list); unset = as probed."""
@@ -199,19 +200,27 @@ class RemoteBackend:
         try:
             if self._client is None:
                 self.load()
+            self._checkpoint("decoding")
             parts = self._question_parts(conversation[-1], options, run)
-            if self._cancel.cancelled:
-                run.stopped = True
-                return
+            self._checkpoint("processor")
             messages = openai_content.build_messages(conversation, parts)
             run.prepare_s = time.perf_counter() - started
+            self._checkpoint("generation")
             yield from self._stream(messages, options, run, started)
+        except Cancelled:
+            run.stopped = True
         except VidiError:
             raise
         except Exception as exc:  # noqa: BLE001  a decoding library's error: one line, never a traceback
             raise as_vidi_error(exc) from exc
         finally:
             run.total_s = time.perf_counter() - started
+
+    def _checkpoint(self, phase: str) -> None:
+        """Entering ``phase``: run its failpoint (tests) and stop here if the user pressed Stop."""
+        failpoint(phase, lambda: self._cancel.cancelled)
+        if self._cancel.cancelled:
+            raise Cancelled(f"Stopped while {phase}.")
 
     def _question_parts(self, question, options: GenerationOptions, run: RunInfo) -> list[dict]:
         from core_model import media
@@ -225,7 +234,8 @@ class RemoteBackend:
             if self._cancel.cancelled:
                 return parts
             if isinstance(item, SegmentRef):
-                clip = sample_segment(item, num_frames)
+                clip = sample_segment(item, num_frames, max_side_px=self.max_side_px,
+                                      should_stop=lambda: self._cancel.cancelled)
                 run.frame_timestamps_s.extend(clip.timestamps_s)
                 encode = openai_content.frames_as_video if as_video else openai_content.frames_as_images
                 parts.extend(encode(clip, self.max_side_px))

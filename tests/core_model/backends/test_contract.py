@@ -2,7 +2,7 @@
 
 The backends: the GUI tests' fake, ProcessBackend over the real child process (a tiny Qwen2-VL in it), and every
 real tiny backend in-process (Qwen2-VL and SmolVLM2 through the image-text-to-text family, Qwen2.5-Omni, Gemma 4,
-Video-LLaMA). Phases are reached with failpoints (core_model/backends/failpoints.py): a file the test rewrites,
+Video-LLaMA), and the remote backend against a real ``transformers serve`` on 127.0.0.1 (tests/fixtures/remote_server.py). Phases are reached with failpoints (core_model/backends/failpoints.py): a file the test rewrites,
 read by the backend as each phase starts, in this process or in the model's child process alike.
 
 The contract: it streams and fills ``last_run``; ``describe()`` tells the truth; Stop works in every phase and the
@@ -35,7 +35,7 @@ from tests.desktop_app.fake_backend import FakeBackend, FakeScript
 from tests.fixtures.tiny_omni import tiny_gemma4_dir, tiny_qwen_omni_dir  # noqa: F401  (fixtures)
 from tests.fixtures.tiny_videollama import converted_dir, official_files  # noqa: F401  (fixtures)
 
-KINDS = ("fake", "process", "qwen2_vl", "smolvlm", "qwen_omni", "gemma4", "videollama")
+KINDS = ("fake", "process", "qwen2_vl", "smolvlm", "qwen_omni", "gemma4", "videollama", "remote")
 PHASES = {"videollama": ("decoding", "processor", "encoders", "generation")}
 DEFAULT_PHASES = ("decoding", "processor", "generation")
 OPTIONS = GenerationOptions(max_new_tokens=6, num_frames=4, temperature=0.0)
@@ -75,6 +75,13 @@ def backends(failpoints, request):
 def _build(kind: str, request):
     if kind == "fake":
         backend = FakeBackend(FakeScript(pieces=[f"word{i} " for i in range(60)], delay_s=0.01), model_id="fake-model")
+    elif kind == "remote":
+        from core_model.backends.remote import RemoteBackend
+        from core_model.backends.remote_probe import SupportCache
+
+        server = request.getfixturevalue("transformers_server")
+        backend = RemoteBackend(server.base_url, server.model, api_key_value="",
+                                support_cache=SupportCache(server.log_path.parent / "remote_servers.json"))
     elif kind == "process":
         from desktop_app.workers.model_process import ProcessBackend
 
@@ -122,9 +129,11 @@ def test_describe_tells_how_it_runs(backend):
     info = backend.describe()
     assert isinstance(info, BackendInfo)
     assert info.model_id == backend.model_id and info.capabilities == backend.capabilities
-    assert info.device == backend.device == "cpu" and info.load_in_4bit is backend.load_in_4bit is False
+    assert info.device == backend.device == ("remote" if kind == "remote" else "cpu")
+    assert info.load_in_4bit is backend.load_in_4bit is False
     assert info.loaded and info.notice == backend.notice
-    assert info.precision == info.dtype and info.dtype in ("float32", "bfloat16")
+    assert info.precision == info.dtype and info.dtype in (("",) if kind == "remote" else ("float32", "bfloat16"))
+    assert bool(info.host) == (kind == "remote")
 
 
 @pytest.mark.parametrize("phase", ("decoding", "processor", "encoders", "generation"))
