@@ -24,7 +24,9 @@ def device_text(info: BackendInfo | None) -> str:
 
 
 def model_text(info: BackendInfo) -> str:
-    return f"Model: {info.model_id} · " + ("ready" if info.loaded else "not loaded")
+    """"Model: NAME · ready" ("NAME on HOST" for a remote model: where the questions go)."""
+    name = f"{info.model_id} on {info.host}" if info.host else info.model_id
+    return f"Model: {name} · " + ("ready" if info.loaded else "not loaded")
 
 
 def run_summary(run: RunInfo, host: str = "") -> str:

@@ -318,9 +318,10 @@ class TransformersBackend:
                     f"The model does not fit in the {_memory_name(self.device)}. Close other programs or pick a "
                     "smaller model."
                 ) from exc
-            raise ModelLoadError(
-                f"Cannot load '{self.folder}' (model type '{model_type}'): {first_line(exc)}"
-            ) from exc
+            why = first_line(exc)
+            if "Weights only load failed" in why:  # torch.load(weights_only=True) met a pickle that runs code
+                why = "its .bin weights hold code, which Vidi never runs (use the model's safetensors files)"
+            raise ModelLoadError(f"Cannot load '{self.folder}' (model type '{model_type}'): {why}") from exc
         if hasattr(model, "eval"):
             model.eval()
         self._processor, self._model = processor, model

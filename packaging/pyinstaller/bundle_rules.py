@@ -90,6 +90,7 @@ METADATA_DISTS = (
     "vidi", "torch", "torchvision", "torchaudio", "transformers", "accelerate", "bitsandbytes", "huggingface_hub",
     "tokenizers", "safetensors", "PySide6_Essentials", "PySide6_Addons", "av", "decord", "opencv-python-headless",
     "numpy", "pillow", "platformdirs", "num2words", "sentencepiece", "protobuf", "kernels", "sounddevice", "psutil",
+    "openai", "keyring",
 )
 
 # import name -> why its package data is collected (no PyInstaller hook does it).
@@ -106,6 +107,8 @@ DATA_NOT_READ = {
     "pycparser": "_c_ast.cfg: read only when pycparser's AST module is generated",
     "tokenizers": "a CSS file for the notebook visualiser",
     "tqdm": "shell completion and a man page",
+    "keyring": "shell completion scripts for its command line, never read",
+    "openai": "lib/.keep, an empty placeholder",
     "huggingface-hub": "model/dataset card templates (card writing, not used)",
     "sympy": "a grammar file of a parser generator and test examples",
     "setuptools": "a build tool (EXCLUDED_MODULES)",
