@@ -38,7 +38,9 @@ class PartClock:
     """
 
     MIN_INTERVAL_S = 0.2
-    """Reports closer together than this are dropped (a progress bar needs no more), except the last."""
+    """Reports closer together than this in time and than MIN_STEP_FRACTION of the video are dropped (a progress
+    bar needs no more); forced ones (a part's first and last) never are."""
+    MIN_STEP_FRACTION = 0.01
 
     def __init__(self, part: str, number: int, count: int, start_s: float, duration_s: float,
                  callback: ProgressCallback | None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -48,6 +50,7 @@ class PartClock:
         self.clock = clock
         self.began = clock()
         self.last_report = -1e9
+        self.last_position_s = -1e9
 
     def eta_s(self, position_s: float) -> float | None:
         covered_s = position_s - self.start_s
@@ -60,8 +63,9 @@ class PartClock:
         if self.callback is None:
             return
         now = self.clock()
-        if not force and now - self.last_report < self.MIN_INTERVAL_S:
+        small_step = position_s - self.last_position_s < self.MIN_STEP_FRACTION * self.duration_s
+        if not force and now - self.last_report < self.MIN_INTERVAL_S and small_step:
             return
-        self.last_report = now
+        self.last_report, self.last_position_s = now, position_s
         self.callback(IndexProgress(self.part, self.number, self.count, position_s, self.duration_s,
                                     self.eta_s(position_s), message))
