@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from core_model.errors import MediaError, UsageError
+from core_model.index.chapters import group_scenes, title_chapters
 from core_model.index.progress import PartClock, ProgressCallback
 from core_model.index.scenes import SceneSettings, detect_scenes
 from core_model.index.speech_model import find_speech_model, speech_pull_hint
@@ -28,8 +29,8 @@ from core_model.store.fingerprint import fingerprint_file
 from core_model.store.index_records import PART_NAMES, PartState
 from core_model.store.index_store import IndexStore
 
-BUILDABLE_PARTS: tuple[str, ...] = ("transcript", "scenes")
-"""The parts this version builds (captions, embeddings and chapters come later)."""
+BUILDABLE_PARTS: tuple[str, ...] = ("transcript", "scenes", "chapters")
+"""The parts this version builds, in the order they are built (captions and embeddings come later)."""
 
 
 @dataclass
@@ -58,6 +59,7 @@ class _Build:
     progress: ProgressCallback | None
     should_stop: Callable[[], bool]
     asr_model: str | None
+    chapter_model: str | None
     scene_settings: SceneSettings
     manager: object | None
     part_count: int
@@ -72,13 +74,15 @@ def build_index(
     store: IndexStore | None = None,
     *,
     asr_model: str | None = None,
+    chapter_model: str | None = None,
     scene_settings: SceneSettings = SceneSettings(),
     manager=None,
 ) -> IndexReport:
     """Build (or complete) the ``parts`` of ``video``'s index in ``store`` (default: Vidi's database).
 
     ``asr_model``: a Whisper catalog id or folder (default: the best one on this machine), used only when the
-    video has no subtitles. ``manager``: the ModelManager to find models with (default: a new one). UsageError
+    video has no subtitles. ``chapter_model``: the model that titles chapters, a catalog id or folder (default:
+    the best one on this machine). ``manager``: the ModelManager to find models with (default: a new one). UsageError
     for an unknown part, MediaError for an unreadable video, StoreError for the database.
     """
     unknown = [p for p in parts if p not in PART_NAMES]
@@ -94,7 +98,7 @@ def build_index(
     store = store if store is not None else IndexStore()
     try:
         build = _Build(video, fingerprint, float(info.duration_s or 0.0), bool(info.has_audio), store, progress,
-                       should_stop or (lambda: False), asr_model, scene_settings, manager, len(parts))
+                       should_stop or (lambda: False), asr_model, chapter_model, scene_settings, manager, len(parts))
         report = IndexReport(video, fingerprint, build.duration_s)
         for part in parts:
             build.part_number += 1
@@ -187,8 +191,57 @@ def _build_scenes(build: _Build) -> str:
     return "done"
 
 
+def _build_chapters(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    waiting = [p for p in ("transcript", "scenes") if not store.part(fingerprint, p).done]
+    if waiting:
+        return f"waits for the {' and the '.join(waiting)}"
+    model = _chapter_model(build)
+    if model is None:
+        from core_model.models.choice import pull_hint
+
+        return f"no model on this machine to title chapters: {pull_hint(_device_info())}"
+    from core_model.backends import load_backend  # torch and transformers: only when chapters are titled
+
+    clock = _clock(build, "chapters", 0.0)
+    clock.report(0.0, f"loading {model}", force=True)
+    backend = load_backend(model)
+    backend.load(None)
+    try:
+        spans = group_scenes(store.scenes(fingerprint), build.duration_s)
+        chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
+                                  build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
+    finally:
+        backend.unload()
+    if chapters is None:
+        return "stopped"
+    store.replace_chapters(fingerprint, chapters, model_id=backend.model_id)
+    clock.report(build.duration_s, force=True)
+    return "done"
+
+
+def _chapter_model(build: _Build) -> str | None:
+    if build.chapter_model:
+        return build.chapter_model
+    from core_model.models.choice import model_on_disk
+    from core_model.models.manager import ModelManager
+
+    return model_on_disk(build.manager if build.manager is not None else ModelManager(), _device_info())
+
+
+def _device_info():
+    from core_model.device import detect_device
+
+    try:
+        return detect_device()
+    except Exception:  # noqa: BLE001  (the order of preference is a nicety: never fail a build over it)
+        return None
+
+
 def _clock(build: _Build, part: str, start_s: float) -> PartClock:
     return PartClock(part, build.part_number, build.part_count, start_s, build.duration_s, build.progress)
 
 
-_BUILDERS: dict[str, Callable[[_Build], str]] = {"transcript": _build_transcript, "scenes": _build_scenes}
+_BUILDERS: dict[str, Callable[[_Build], str]] = {
+    "transcript": _build_transcript, "scenes": _build_scenes, "chapters": _build_chapters,
+}

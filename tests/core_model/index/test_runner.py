@@ -37,12 +37,13 @@ def test_sidecar_transcript_and_scenes_are_built_then_cost_nothing(tmp_path, sce
     video = tmp_path / "party.mp4"
     shutil.copy(scene_video, video)
     (tmp_path / "party.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHappy birthday grandma\n")
-    report = build_index(video, store=index, manager=no_models)
+    report = build_index(video, parts=["transcript", "scenes"], store=index, manager=no_models)
     assert report.built == ["transcript", "scenes"] and not report.skipped and not report.stopped
     assert report.parts["transcript"].source == "sidecar" and report.parts["transcript"].model_id == "party.srt"
     assert [c.text for c in index.cues(report.fingerprint)] == ["Happy birthday grandma"]
     assert len(index.scenes(report.fingerprint)) == 4
-    again = build_index(video, store=index, manager=no_models, progress=lambda p: pytest.fail("work was redone"))
+    again = build_index(video, parts=["transcript", "scenes"], store=index, manager=no_models,
+                        progress=lambda p: pytest.fail("work was redone"))
     assert again.already_done == ["transcript", "scenes"] and again.built == []
 
 
@@ -51,9 +52,11 @@ def test_without_subtitles_or_whisper_the_transcript_is_skipped_naming_the_pull(
     report = build_index(speech_video, store=index, manager=no_models)
     assert report.built == ["scenes"]
     assert "vidi models pull whisper-" in report.skipped["transcript"]
+    assert report.skipped["chapters"] == "waits for the transcript"
     assert report.parts["transcript"].state == "missing"
     assert "vidi models pull" in report.parts["transcript"].notice
-    completed = build_index(speech_video, store=index, manager=no_models, asr_model=str(tiny_whisper))
+    completed = build_index(speech_video, parts=["transcript", "scenes"], store=index, manager=no_models,
+                            asr_model=str(tiny_whisper))
     assert completed.built == ["transcript"] and completed.already_done == ["scenes"]
     state = completed.parts["transcript"]
     assert (state.state, state.source, state.model_id) == ("done", "asr", "tiny-whisper")
@@ -157,3 +160,20 @@ def test_an_unknown_part_or_a_missing_video_is_one_clear_error(tmp_path, index):
 
     with pytest.raises(MediaError, match="not found"):
         build_index(tmp_path / "missing.mp4", store=index)
+
+
+def test_chapters_are_titled_by_the_model_over_the_transcript(tmp_path, long_scene_video, index, no_models,
+                                                              tiny_vlm_dir):
+    video = tmp_path / "tour.mp4"
+    shutil.copy(long_scene_video, video)
+    (tmp_path / "tour.srt").write_text("1\n00:00:05,000 --> 00:00:08,000\nWelcome to the castle\n\n"
+                                       "2\n00:00:50,000 --> 00:00:52,000\nAnd this is the garden\n")
+    skipped = build_index(video, store=index, manager=no_models)
+    assert skipped.built == ["transcript", "scenes"]
+    assert "no model on this machine to title chapters" in skipped.skipped["chapters"]
+    assert "vidi models pull" in skipped.skipped["chapters"]
+    report = build_index(video, store=index, manager=no_models, chapter_model=str(tiny_vlm_dir))
+    assert report.built == ["chapters"] and report.parts["chapters"].model_id
+    chapters = index.chapters(report.fingerprint)
+    assert [(c.start_s, c.end_s) for c in chapters] == [(0.0, 70.0)]  # 70 s: one chapter (at least a minute each)
+    assert chapters[0].title  # random words from the tiny model: the plumbing is what is tested
