@@ -23,7 +23,7 @@ from core_model.index.chapters import group_scenes, title_chapters
 from core_model.index.progress import PartClock, ProgressCallback
 from core_model.index.scenes import SceneSettings, detect_scenes
 from core_model.index.speech_model import find_speech_model, speech_pull_hint
-from core_model.index.transcript import find_transcript
+from core_model.index.transcript import find_sidecar, find_transcript
 from core_model.media import probe
 from core_model.store.fingerprint import fingerprint_file
 from core_model.store.index_records import PART_NAMES, PartState
@@ -102,7 +102,7 @@ def build_index(
         report = IndexReport(video, fingerprint, build.duration_s)
         for part in parts:
             build.part_number += 1
-            if store.part(fingerprint, part).done:
+            if store.part(fingerprint, part).done and not _outdated(build, part):
                 report.already_done.append(part)
                 continue
             builder = _BUILDERS.get(part)
@@ -134,6 +134,8 @@ def _build_transcript(build: _Build) -> str:
     found = find_transcript(build.video)
     if found is not None:
         # subtitles the user has win over speech recognition, even over a partial one from an earlier run
+        if store.part(fingerprint, "transcript").state != "missing":
+            store.reset_part(fingerprint, "chapters")  # titled from the words that are being replaced
         store.reset_part(fingerprint, "transcript")
         store.add_cues(fingerprint, found.cues, until_s=build.duration_s, done=True, source=found.source,
                        model_id=found.origin)
@@ -170,6 +172,14 @@ def _build_transcript(build: _Build) -> str:
     store.set_part(fingerprint, "transcript", "done", model_id=speech.model_id, source="asr",
                    done_until_s=build.duration_s)
     return "done"
+
+
+def _outdated(build: _Build, part: str) -> bool:
+    """A done part to build again: a transcript by speech recognition once the user put subtitles beside it."""
+    if part != "transcript":
+        return False
+    state = build.store.part(build.fingerprint, part)
+    return state.source == "asr" and find_sidecar(build.video) is not None
 
 
 def _build_scenes(build: _Build) -> str:

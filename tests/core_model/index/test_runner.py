@@ -100,7 +100,8 @@ def test_stopping_keeps_what_was_built_and_the_next_build_completes_it(long_scen
     assert [s.start_s for s in index.scenes(done.fingerprint)] == pytest.approx([0, 10, 20, 30, 40, 50, 60], abs=0.3)
 
 
-def _build_and_die(video: Path, db: Path, part: str, kill_at_s: float, asr_model: str = "") -> subprocess.CompletedProcess:
+def _build_and_die(video: Path, db: Path, part: str, kill_at_s: float,
+                   asr_model: str = "") -> subprocess.CompletedProcess:
     """Run build_index in a child process that SIGKILLs itself once ``part`` reports ``kill_at_s``."""
     script = textwrap.dedent(f"""
         import os, signal
@@ -177,3 +178,18 @@ def test_chapters_are_titled_by_the_model_over_the_transcript(tmp_path, long_sce
     chapters = index.chapters(report.fingerprint)
     assert [(c.start_s, c.end_s) for c in chapters] == [(0.0, 70.0)]  # 70 s: one chapter (at least a minute each)
     assert chapters[0].title  # random words from the tiny model: the plumbing is what is tested
+
+
+def test_subtitles_put_beside_the_video_later_replace_recognised_speech(tmp_path, speech_video, index, no_models,
+                                                                        tiny_whisper):
+    video = tmp_path / "talk.mp4"
+    shutil.copy(speech_video, video)
+    first = build_index(video, parts=["transcript"], store=index, manager=no_models, asr_model=str(tiny_whisper))
+    assert first.parts["transcript"].source == "asr"
+    index.replace_chapters(first.fingerprint, [])  # chapters made from the recognised words
+    (tmp_path / "talk.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\nHello, the castle\n")
+    again = build_index(video, parts=["transcript"], store=index, manager=no_models)
+    assert again.built == ["transcript"] and again.parts["transcript"].source == "sidecar"
+    assert [c.text for c in index.cues(first.fingerprint)] == ["Hello, the castle"]
+    assert index.search_text(first.fingerprint, "castle")[0].text == "Hello, the castle"
+    assert again.parts["chapters"].state == "missing"  # to be titled again from the new words
