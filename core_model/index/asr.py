@@ -75,7 +75,8 @@ class WhisperTranscriber:
                    duration_s: float | None = None) -> Iterator[AsrWindow]:
         """Windows of WINDOW_S from ``start_s`` to the end of the audio, each with its cues, in order.
 
-        Stops (between windows) as soon as ``should_stop()`` is true. A video without sound yields nothing.
+        Stops as soon as ``should_stop()`` is true, also in the middle of a window's generation (that window is
+        then not yielded: building again redoes it whole). A video without sound yields nothing.
         """
         if duration_s is None:
             duration_s = probe(video).duration_s or 0.0
@@ -85,12 +86,23 @@ class WhisperTranscriber:
             audio = load_audio(video, window_start_s, window_end_s, sample_rate=SAMPLE_RATE)
             if audio is None:
                 return
-            yield AsrWindow(window_start_s, window_end_s, self.transcribe_window(audio, window_start_s))
+            cues = self.transcribe_window(audio, window_start_s, should_stop)
+            if should_stop():
+                return
+            yield AsrWindow(window_start_s, window_end_s, cues)
             window_start_s = window_end_s
 
-    def transcribe_window(self, audio: np.ndarray, offset_s: float) -> list[Cue]:
-        """The cues of at most WINDOW_S of 16-kHz mono audio, times offset by ``offset_s``."""
+    def transcribe_window(self, audio: np.ndarray, offset_s: float,
+                          should_stop: Callable[[], bool] = lambda: False) -> list[Cue]:
+        """The cues of at most WINDOW_S of 16-kHz mono audio, times offset by ``offset_s``. Generation ends early
+        when ``should_stop()`` turns true (the cues are then incomplete: the caller drops them)."""
         import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class _StopWhenAsked(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), bool(should_stop()), dtype=torch.bool,
+                                  device=input_ids.device)
 
         if audio.size == 0 or float(np.sqrt(np.mean(np.square(audio)))) < SILENCE_RMS:
             return []
@@ -100,7 +112,8 @@ class WhisperTranscriber:
             if not self.language:
                 self.language = self._detect_language(features)
             tokens = self.model.generate(features, return_timestamps=True, task="transcribe",
-                                         language=self.language or None)
+                                         language=self.language or None,
+                                         stopping_criteria=StoppingCriteriaList([_StopWhenAsked()]))
         length_s = audio.size / SAMPLE_RATE
         return self._cues(tokens[0].tolist(), offset_s, length_s)
 

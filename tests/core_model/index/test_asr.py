@@ -47,3 +47,14 @@ def test_timestamps_become_cues_offset_by_the_window_start(transcriber):
 def test_a_folder_that_is_not_a_whisper_is_one_clear_error(tmp_path):
     with pytest.raises(ModelLoadError, match="cannot be loaded"):
         WhisperTranscriber.load(tmp_path)
+
+
+def test_stop_during_a_window_ends_its_generation_and_the_window_is_dropped(transcriber, speech_video):
+    steps = []
+
+    def stop_after_three_tokens():
+        steps.append(1)
+        return len(steps) > 3
+
+    assert list(transcriber.transcribe(speech_video, should_stop=stop_after_three_tokens)) == []
+    assert 3 < len(steps) < 10  # asked at each generated token, not only between windows
