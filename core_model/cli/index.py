@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     video = existing_video(args.video)
     bar = IndexProgressBar(sys.stderr)
     with IndexStore() as store:
-        report = build_index(video, parts=PART_ORDER, progress=bar.update, store=store, asr_model=args.asr_model,
-                             chapter_model=args.model)
-        bar.close()
+        try:
+            report = build_index(video, parts=PART_ORDER, progress=bar.update, store=store,
+                                 asr_model=args.asr_model, chapter_model=args.model)
+        finally:
+            bar.close()  # Ctrl+C or an error: their line starts on a line of its own
         for line in summary_lines(report, store):
             print(line)
     return 0

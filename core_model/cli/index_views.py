@@ -79,7 +79,8 @@ def run_chapters(args: argparse.Namespace) -> int:
         state = store.part(fingerprint, "chapters")
         chapters = store.chapters(fingerprint)
     if not state.done:
-        raise CliError(f"{video.name} has no chapters yet: run 'vidi index {args.video}'")
+        why = f" ({state.notice})" if state.notice else ""
+        raise CliError(f"{video.name} has no chapters yet{why}: run 'vidi index {args.video}'")
     if args.json:
         print(json.dumps([{"start_s": c.start_s, "end_s": c.end_s, "title": c.title, "summary": c.summary}
                           for c in chapters], ensure_ascii=False, indent=1))

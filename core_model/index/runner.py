@@ -106,10 +106,7 @@ def build_index(
                 report.already_done.append(part)
                 continue
             builder = _BUILDERS.get(part)
-            if builder is None:
-                report.skipped[part] = "not built by this version of Vidi yet"
-                continue
-            outcome = builder(build)
+            outcome = builder(build) if builder is not None else "not built by this version of Vidi yet"
             if outcome == "done":
                 report.built.append(part)
             elif outcome == "stopped":
@@ -117,6 +114,8 @@ def build_index(
                 break
             else:
                 report.skipped[part] = outcome
+                if store.part(fingerprint, part).state == "missing":  # kept, so `vidi chapters` can say why
+                    store.set_part(fingerprint, part, "missing", notice=outcome)
         report.parts = store.parts(fingerprint)
         return report
     finally:

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 import core_model
-from tests.fixtures.index_media import index_media_dir, long_scene_video  # noqa: F401  (fixtures)
+from tests.fixtures.index_media import (  # noqa: F401  (fixtures)
+    index_media_dir,
+    long_scene_video,
+    speech_video,
+    tiny_whisper,
+)
 
 REPO_ROOT = Path(core_model.__file__).resolve().parents[1]
 SIDECAR = ("1\n00:00:05,000 --> 00:00:08,000\nWelcome to the castle\n\n"
@@ -78,8 +83,9 @@ def test_missing_parts_say_what_to_do_in_one_line(tmp_path, long_scene_video):  
     assert "vidi models pull" in built.stdout
     chapters = _vidi(["chapters", long_scene_video], tmp_path)
     assert chapters.returncode == 2
-    assert chapters.stderr.strip().splitlines() == [
-        f"vidi: error: {long_scene_video.name} has no chapters yet: run 'vidi index {long_scene_video}'"]
+    [line] = chapters.stderr.strip().splitlines()
+    assert line.startswith(f"vidi: error: {long_scene_video.name} has no chapters yet (no model on this machine")
+    assert line.endswith(f": run 'vidi index {long_scene_video}'") and "vidi models pull" in line
 
 
 @pytest.mark.parametrize("args", [
@@ -95,3 +101,24 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, tour, args):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vidi: error: "), result.stderr
+
+
+def test_speech_is_recognised_with_the_asr_model_given(tmp_path, speech_video, tiny_whisper):  # noqa: F811
+    built = _vidi(["index", speech_video, "--asr-model", tiny_whisper], tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "transcript: " in built.stdout and "by tiny-whisper (built now)" in built.stdout
+    assert "transcript 1/5 [" in built.stderr
+    cues = json.loads(_vidi(["transcript", speech_video, "--format", "json"], tmp_path).stdout)
+    assert cues and {c["source"] for c in cues} == {"asr"} and len({c["language"] for c in cues}) == 1
+
+
+def test_without_subtitles_or_whisper_the_transcript_says_what_to_pull(tmp_path, video_with_audio):
+    built = _vidi(["index", video_with_audio], tmp_path)
+    assert built.returncode == 0 and "transcript: skipped: no subtitles" in built.stdout
+    printed = _vidi(["transcript", video_with_audio], tmp_path)
+    assert printed.returncode == 2 and "vidi models pull whisper-" in printed.stderr
+    named = _vidi(["index", video_with_audio, "--asr-model", "whisper-large-v3-turbo"], tmp_path)
+    assert named.returncode == 2
+    assert named.stderr.strip().splitlines()[-1] == (
+        "vidi: error: The speech model 'whisper-large-v3-turbo' is not on this machine: get it with "
+        "'vidi models pull whisper-large-v3-turbo', or give a model folder.")
