@@ -255,7 +255,8 @@ class ModelManagerDialog(QDialog):
         )
         self.import_button.setEnabled(True)
         in_use = status is not None and status.id == self.current_model
-        self.use_button.setEnabled(bool(status and status.available) and not busy_here and not in_use)
+        answers = status is None or status.entry is None or status.entry.purpose == "answer"  # not a Whisper
+        self.use_button.setEnabled(bool(status and status.available) and answers and not busy_here and not in_use)
         self.use_button.setText("In use" if in_use else "Use this model")
 
     @Slot()

@@ -59,6 +59,8 @@ class CatalogEntry:
     access_note: str = ""
     how_to_get: str = ""
     notes: str = ""
+    purpose: str = "answer"
+    """"answer": a model that answers questions; "speech": speech recognition for the index (never asked)."""
 
     @property
     def downloadable(self) -> bool:
@@ -244,6 +246,50 @@ CATALOG: tuple[CatalogEntry, ...] = (
         notes="The smallest video model; quick but shallow answers; does not hear audio.",
     ),
 )
+
+
+_SPEECH = Capabilities(video=False, audio=True, image=False)
+_MIT = ("MIT", "https://github.com/openai/whisper/blob/main/LICENSE")
+
+SPEECH_MODELS: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="whisper-large-v3-turbo",
+        name="Whisper large-v3 turbo",
+        repo_id="openai/whisper-large-v3-turbo",
+        backend="whisper",
+        purpose="speech",
+        size_bytes=int(1.6 * GB),
+        licence=_MIT[0],
+        licence_url=_MIT[1],
+        capabilities=_SPEECH,
+        memory_4bit_bytes=int(2.0 * GB),
+        memory_16bit_bytes=int(2.0 * GB),
+        rank=110,
+        notes="Speech recognition for a video's transcript (the index), for a GPU: 809 M parameters, "
+        "about 100 languages.",
+    ),
+    CatalogEntry(
+        id="whisper-base",
+        name="Whisper base",
+        repo_id="openai/whisper-base",
+        backend="whisper",
+        purpose="speech",
+        size_bytes=int(0.29 * GB),
+        licence=_MIT[0],
+        licence_url=_MIT[1],
+        capabilities=_SPEECH,
+        memory_4bit_bytes=int(0.5 * GB),
+        memory_16bit_bytes=int(0.5 * GB),
+        rank=120,
+        notes="Speech recognition for a video's transcript (the index) on the CPU: 74 M parameters; less accurate "
+        "than turbo.",
+    ),
+)
+"""Speech-recognition models for the index's transcript. Not answering models: never suggested for questions (not
+in CATALOG), but the model manager lists and pulls them (ALL_MODELS)."""
+
+ALL_MODELS: tuple[CatalogEntry, ...] = CATALOG + SPEECH_MODELS
+"""Every model the manager knows: the answering models, then the speech models."""
 
 
 def get_entry(model_id: str, catalog: Sequence[CatalogEntry] = CATALOG) -> CatalogEntry | None:

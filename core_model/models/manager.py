@@ -34,7 +34,7 @@ from core_model.models.cache import (
     model_folder_problems,
     model_type,
 )
-from core_model.models.catalog import CATALOG, CatalogEntry, format_bytes, get_entry
+from core_model.models.catalog import ALL_MODELS, CatalogEntry, format_bytes, get_entry
 from core_model.models.download import (
     IGNORED_FILES,
     FileFetcher,
@@ -125,7 +125,7 @@ class ModelManager:
         cache_dir: Path | None = None,
         downloader: Downloader | None = None,
         free_space: Callable[[Path], int] | None = None,
-        catalog: Sequence[CatalogEntry] = CATALOG,
+        catalog: Sequence[CatalogEntry] = ALL_MODELS,
         revision: str | None = None,
     ) -> None:
         self.data_folder = Path(data_folder) if data_folder is not None else data_dir()

@@ -21,3 +21,4 @@ from core_model.store.records import (  # noqa: F401
     media_to_json,
 )
 from core_model.store.schema import SCHEMA_VERSION  # noqa: F401
+from core_model.store.index_store import IndexStore  # noqa: F401,E402  (a video's index: core_model.index)

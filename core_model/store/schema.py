@@ -79,7 +79,67 @@ ALTER TABLE turns ADD COLUMN owner_started TEXT NOT NULL DEFAULT '';
 CREATE INDEX turns_pending ON turns(status) WHERE status = 'pending';
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER)
+SCHEMA_V3_INDEX = """
+CREATE TABLE index_parts (
+    fingerprint   TEXT NOT NULL,
+    part          TEXT NOT NULL
+                  CHECK (part IN ('transcript', 'scenes', 'captions', 'embeddings', 'chapters')),
+    state         TEXT NOT NULL DEFAULT 'missing' CHECK (state IN ('done', 'partial', 'missing')),
+    model_id      TEXT NOT NULL DEFAULT '',
+    source        TEXT NOT NULL DEFAULT '',
+    done_until_s  REAL NOT NULL DEFAULT 0,
+    notice        TEXT NOT NULL DEFAULT '',
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, part)
+);
+
+CREATE TABLE transcript_cues (
+    id           INTEGER PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    start_s      REAL NOT NULL,
+    end_s        REAL NOT NULL,
+    text         TEXT NOT NULL,
+    source       TEXT NOT NULL CHECK (source IN ('sidecar', 'embedded', 'asr')),
+    language     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX transcript_cues_time ON transcript_cues(fingerprint, start_s);
+
+CREATE TABLE scenes (
+    id              INTEGER PRIMARY KEY,
+    fingerprint     TEXT NOT NULL,
+    start_s         REAL NOT NULL,
+    end_s           REAL NOT NULL,
+    keyframes_json  TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX scenes_time ON scenes(fingerprint, start_s);
+
+CREATE TABLE captions (
+    id           INTEGER PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    start_s      REAL NOT NULL,
+    end_s        REAL NOT NULL,
+    text         TEXT NOT NULL,
+    model_id     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX captions_time ON captions(fingerprint, start_s);
+
+CREATE TABLE chapters (
+    id           INTEGER PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    start_s      REAL NOT NULL,
+    end_s        REAL NOT NULL,
+    title        TEXT NOT NULL DEFAULT '',
+    summary      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX chapters_time ON chapters(fingerprint, start_s);
+
+CREATE VIRTUAL TABLE index_text USING fts5(
+    text, fingerprint UNINDEXED, kind UNINDEXED, ref_id UNINDEXED, start_s UNINDEXED, end_s UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -13,9 +13,10 @@ cd "$(dirname "$0")/../.."
 #   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0            Qt itself
 #   xvfb                               real-window tests and screenshots without a screen
 #   ffmpeg                             the tests make their media with it (Vidi itself never calls it)
+#   espeak-ng                          speech for the index's speech-recognition tests (skipped without it)
 #   python3-venv                       the virtual environment
 DEB_PACKAGES="libpulse0 libportaudio2 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
-libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 xvfb ffmpeg python3-venv"
+libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 xvfb ffmpeg espeak-ng python3-venv"
 
 missing=""
 for package in $DEB_PACKAGES; do

@@ -223,3 +223,18 @@ def test_import_refuses_a_folder_of_a_model_type_vidi_cannot_run(dialog, tmp_pat
     assert "'bert' model, which Vidi cannot run" in dialog.message_label.text()
     with pytest.raises(KeyError):
         cell(dialog, "bert", "Status")
+
+
+def test_a_speech_model_on_disk_cannot_be_chosen_to_answer(dialog, tmp_path):
+    for name, model_type in (("whisper", "whisper"), ("answering", "gemma4")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"model_type": model_type}))
+        (folder / "model.safetensors").write_bytes(b"w" * 64)
+    dialog.manager.import_folder(tmp_path / "whisper", id="whisper-base")  # the catalog's speech model, on disk
+    dialog.manager.import_folder(tmp_path / "answering", id="my-gemma")
+    dialog.refresh()
+    dialog.select_model("whisper-base")
+    assert not dialog.use_button.isEnabled()
+    dialog.select_model("my-gemma")
+    assert dialog.use_button.isEnabled()

@@ -12,7 +12,7 @@ from pathlib import Path
 import core_model
 from core_model.store import ConversationStore
 from core_model.store.conversation_store import INTERRUPTED_ERROR
-from core_model.store.schema import SCHEMA_V1
+from core_model.store.schema import SCHEMA_V1, SCHEMA_VERSION
 
 REPO_ROOT = Path(core_model.__file__).resolve().parents[1]
 
@@ -95,4 +95,4 @@ def test_a_version_1_database_is_migrated_and_its_old_pending_answers_closed(tmp
         assert store.interrupted_count == 1
         [turn] = store.list_turns(1)
         assert (turn.status, turn.text) == ("error", "half")
-        assert store._query_one("PRAGMA user_version")[0] == 2
+        assert store._query_one("PRAGMA user_version")[0] == SCHEMA_VERSION

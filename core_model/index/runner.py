@@ -1,0 +1,256 @@
+"""``build_index``: build or complete a video's index, part by part, resumable and cancellable.
+
+    report = build_index("wedding.mp4", parts=("transcript", "scenes"), progress=print, should_stop=stop.is_set)
+    report.built        # ["transcript", "scenes"]: parts finished by this run
+    report.skipped      # {"transcript": "no subtitles and no speech model: run 'vidi models pull whisper-base'"}
+
+Each part commits as it goes (a window of speech, a scene) together with how far it got, so a build killed at any
+moment resumes where its last commit was; a part already done costs nothing. ``should_stop()`` is checked between
+steps: the build then returns with ``stopped=True`` and what it did kept. A part whose model is not on the machine
+(no subtitles and no Whisper) is skipped with a notice naming what to pull; the other parts are still built, and
+building again later completes the missing ones.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from core_model.errors import MediaError, UsageError
+from core_model.index.chapters import group_scenes, title_chapters
+from core_model.index.progress import PartClock, ProgressCallback
+from core_model.index.scenes import SceneSettings, detect_scenes
+from core_model.index.speech_model import find_speech_model, speech_pull_hint
+from core_model.index.transcript import find_sidecar, find_transcript
+from core_model.media import probe
+from core_model.store.fingerprint import fingerprint_file
+from core_model.store.index_records import PART_NAMES, PartState
+from core_model.store.index_store import IndexStore
+
+BUILDABLE_PARTS: tuple[str, ...] = ("transcript", "scenes", "chapters")
+"""The parts this version builds, in the order they are built (captions and embeddings come later)."""
+
+
+@dataclass
+class IndexReport:
+    """What a build did. ``parts``: every part's state afterwards."""
+
+    video: Path
+    fingerprint: str
+    duration_s: float
+    built: list[str] = field(default_factory=list)
+    already_done: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    stopped: bool = False
+    parts: dict[str, PartState] = field(default_factory=dict)
+
+
+@dataclass
+class _Build:
+    """One run's shared context (the video, the store, the callbacks), handed to each part's builder."""
+
+    video: Path
+    fingerprint: str
+    duration_s: float
+    has_audio: bool
+    store: IndexStore
+    progress: ProgressCallback | None
+    should_stop: Callable[[], bool]
+    asr_model: str | None
+    chapter_model: str | None
+    scene_settings: SceneSettings
+    manager: object | None
+    part_count: int
+    part_number: int = 0
+
+
+def build_index(
+    video: str | os.PathLike,
+    parts: Sequence[str] = BUILDABLE_PARTS,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    store: IndexStore | None = None,
+    *,
+    asr_model: str | None = None,
+    chapter_model: str | None = None,
+    scene_settings: SceneSettings = SceneSettings(),
+    manager=None,
+) -> IndexReport:
+    """Build (or complete) the ``parts`` of ``video``'s index in ``store`` (default: Vidi's database).
+
+    ``asr_model``: a Whisper catalog id or folder (default: the best one on this machine), used only when the
+    video has no subtitles. ``chapter_model``: the model that titles chapters, a catalog id or folder (default:
+    the best one on this machine). ``manager``: the ModelManager to find models with (default: a new one). UsageError
+    for an unknown part, MediaError for an unreadable video, StoreError for the database.
+    """
+    unknown = [p for p in parts if p not in PART_NAMES]
+    if unknown:
+        raise UsageError(f"unknown index part {unknown[0]!r} (known: {', '.join(PART_NAMES)})")
+    video = Path(video).expanduser()
+    info = probe(video)
+    try:
+        fingerprint = fingerprint_file(video)
+    except OSError as exc:
+        raise MediaError(f"cannot read {video}: {exc.strerror or exc}") from exc
+    own_store = store is None
+    store = store if store is not None else IndexStore()
+    try:
+        build = _Build(video, fingerprint, float(info.duration_s or 0.0), bool(info.has_audio), store, progress,
+                       should_stop or (lambda: False), asr_model, chapter_model, scene_settings, manager, len(parts))
+        report = IndexReport(video, fingerprint, build.duration_s)
+        for part in parts:
+            build.part_number += 1
+            if store.part(fingerprint, part).done and not _outdated(build, part):
+                report.already_done.append(part)
+                continue
+            builder = _BUILDERS.get(part)
+            outcome = builder(build) if builder is not None else "not built by this version of Vidi yet"
+            if outcome == "done":
+                report.built.append(part)
+            elif outcome == "stopped":
+                report.stopped = True
+                break
+            else:
+                report.skipped[part] = outcome
+                if store.part(fingerprint, part).state == "missing":  # kept, so `vidi chapters` can say why
+                    store.set_part(fingerprint, part, "missing", notice=outcome)
+        report.parts = store.parts(fingerprint)
+        return report
+    finally:
+        if own_store:
+            store.close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Parts: each builder returns "done", "stopped", or the notice saying why the part was skipped
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _build_transcript(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    found = find_transcript(build.video)
+    if found is not None:
+        # subtitles the user has win over speech recognition, even over a partial one from an earlier run
+        if store.part(fingerprint, "transcript").state != "missing":
+            store.reset_part(fingerprint, "chapters")  # titled from the words that are being replaced
+        store.reset_part(fingerprint, "transcript")
+        store.add_cues(fingerprint, found.cues, until_s=build.duration_s, done=True, source=found.source,
+                       model_id=found.origin)
+        _clock(build, "transcript", 0.0).report(build.duration_s, f"from {found.origin}", force=True)
+        return "done"
+    if not build.has_audio:
+        store.reset_part(fingerprint, "transcript")
+        store.add_cues(fingerprint, [], until_s=build.duration_s, done=True, source="asr", model_id="")
+        return "done"  # nothing said: an empty transcript is the whole truth
+    speech = find_speech_model(build.asr_model, build.manager)
+    if speech is None:
+        notice = f"no subtitles beside or inside the video, and no speech model: run '{speech_pull_hint()}'"
+        store.set_part(fingerprint, "transcript", "missing", notice=notice)
+        return notice
+    state = store.part(fingerprint, "transcript")
+    start_s = state.done_until_s if state.state == "partial" and state.model_id == speech.model_id else 0.0
+    if start_s == 0.0:
+        store.reset_part(fingerprint, "transcript")
+    from core_model.index.asr import WhisperTranscriber  # torch and transformers: only when speech is recognised
+
+    clock = _clock(build, "transcript", start_s)
+    clock.report(start_s, f"loading {speech.model_id}", force=True)
+    transcriber = WhisperTranscriber.load(speech.folder, speech.model_id)
+    for window in transcriber.transcribe(build.video, start_s, build.should_stop, build.duration_s):
+        done = window.end_s >= build.duration_s - 1e-3
+        store.add_cues(fingerprint, window.cues, until_s=window.end_s, done=done, source="asr",
+                       model_id=speech.model_id)
+        clock.report(window.end_s, f"speech recognised up to {window.end_s:.0f} s", force=done)
+    if store.part(fingerprint, "transcript").done:
+        return "done"
+    if build.should_stop():
+        return "stopped"
+    # the audio track ended before the video: what it held is all there is to hear
+    store.set_part(fingerprint, "transcript", "done", model_id=speech.model_id, source="asr",
+                   done_until_s=build.duration_s)
+    return "done"
+
+
+def _outdated(build: _Build, part: str) -> bool:
+    """A done part to build again: a transcript by speech recognition once the user put subtitles beside it."""
+    if part != "transcript":
+        return False
+    state = build.store.part(build.fingerprint, part)
+    return state.source == "asr" and find_sidecar(build.video) is not None
+
+
+def _build_scenes(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    state = store.part(fingerprint, "scenes")
+    start_s = state.done_until_s if state.state == "partial" else 0.0
+    if start_s == 0.0:
+        store.reset_part(fingerprint, "scenes")
+    clock = _clock(build, "scenes", start_s)
+    end_s = start_s
+    for scene in detect_scenes(build.video, start_s, build.scene_settings, build.should_stop,
+                               on_position=clock.report):
+        store.add_scenes(fingerprint, [scene], until_s=scene.end_s, done=False)
+        end_s = scene.end_s
+    if build.should_stop():
+        return "stopped"
+    store.set_part(fingerprint, "scenes", "done", done_until_s=max(end_s, start_s))
+    clock.report(build.duration_s, force=True)
+    return "done"
+
+
+def _build_chapters(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    waiting = [p for p in ("transcript", "scenes") if not store.part(fingerprint, p).done]
+    if waiting:
+        return f"waits for the {' and the '.join(waiting)}"
+    model = _chapter_model(build)
+    if model is None:
+        from core_model.models.choice import pull_hint
+
+        return f"no model on this machine to title chapters: {pull_hint(_device_info())}"
+    from core_model.backends import load_backend  # torch and transformers: only when chapters are titled
+
+    clock = _clock(build, "chapters", 0.0)
+    clock.report(0.0, f"loading {model}", force=True)
+    backend = load_backend(model)
+    backend.load(None)
+    try:
+        spans = group_scenes(store.scenes(fingerprint), build.duration_s)
+        chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
+                                  build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
+    finally:
+        backend.unload()
+    if chapters is None:
+        return "stopped"
+    store.replace_chapters(fingerprint, chapters, model_id=backend.model_id)
+    clock.report(build.duration_s, force=True)
+    return "done"
+
+
+def _chapter_model(build: _Build) -> str | None:
+    if build.chapter_model:
+        return build.chapter_model
+    from core_model.models.choice import model_on_disk
+    from core_model.models.manager import ModelManager
+
+    return model_on_disk(build.manager if build.manager is not None else ModelManager(), _device_info())
+
+
+def _device_info():
+    from core_model.device import detect_device
+
+    try:
+        return detect_device()
+    except Exception:  # noqa: BLE001  (the order of preference is a nicety: never fail a build over it)
+        return None
+
+
+def _clock(build: _Build, part: str, start_s: float) -> PartClock:
+    return PartClock(part, build.part_number, build.part_count, start_s, build.duration_s, build.progress)
+
+
+_BUILDERS: dict[str, Callable[[_Build], str]] = {
+    "transcript": _build_transcript, "scenes": _build_scenes, "chapters": _build_chapters,
+}

@@ -1,0 +1,262 @@
+"""IndexStore: a video's index (transcript, scenes, captions, chapters, the state of each part) in Vidi's database.
+
+    index = IndexStore()                                  # the conversation database's file ($VIDI_DATA_DIR)
+    fingerprint = fingerprint_file("wedding.mp4")         # the key: a renamed or moved file keeps its index
+    index.add_cues(fingerprint, cues, until_s=30.0, done=False, source="asr", model_id="whisper-base")
+    index.part(fingerprint, "transcript")                 # PartState(state="partial", done_until_s=30.0, ...)
+    index.search_text(fingerprint, "castle guide")        # BM25 over cue and caption text (FTS5)
+
+Resumption: each write of rows also records, in the same transaction, how far its part got (``done_until_s``) and
+whether it is done, so a process killed between two writes leaves an index that is exactly as far as its last
+commit says; building again starts there. Every sqlite3 error becomes one StoreError line (sqlite_errors).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from core_model.errors import StoreError
+from core_model.store.connection import open_connection
+from core_model.store.conversation_store import default_db_path
+from core_model.store.index_records import (
+    CUE_SOURCES,
+    PART_NAMES,
+    PART_STATES,
+    Caption,
+    Chapter,
+    Cue,
+    PartState,
+    Scene,
+    TextHit,
+)
+from core_model.store.sqlite_errors import store_errors
+
+_ROWS_OF_PART = {"transcript": "transcript_cues", "scenes": "scenes", "captions": "captions",
+                 "chapters": "chapters"}
+_TEXT_KIND_OF_PART = {"transcript": "cue", "captions": "caption"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+class IndexStore:
+    """The index tables of the database at ``path`` (default: the conversation store's file)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self._lock = threading.RLock()
+        self._db = open_connection(self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Parts
+    # ------------------------------------------------------------------------------------------------------------
+
+    def part(self, fingerprint: str, part: str) -> PartState:
+        _check_part(part)
+        row = self._query_one("SELECT * FROM index_parts WHERE fingerprint = ? AND part = ?", (fingerprint, part))
+        return _part_from_row(row) if row is not None else PartState(part)
+
+    def parts(self, fingerprint: str) -> dict[str, PartState]:
+        """Every part's state, in PART_NAMES order (parts never started are "missing")."""
+        rows = self._query_all("SELECT * FROM index_parts WHERE fingerprint = ?", (fingerprint,))
+        found = {row["part"]: _part_from_row(row) for row in rows}
+        return {name: found.get(name, PartState(name)) for name in PART_NAMES}
+
+    def has_index(self, fingerprint: str) -> bool:
+        """True when any part has something built (done or partial)."""
+        return any(state.state != "missing" for state in self.parts(fingerprint).values())
+
+    def set_part(self, fingerprint: str, part: str, state: str, *, model_id: str = "", source: str = "",
+                 done_until_s: float = 0.0, notice: str = "") -> None:
+        with self._transaction() as db:
+            _write_part(db, fingerprint, part, state, model_id, source, done_until_s, notice)
+
+    def reset_part(self, fingerprint: str, part: str, notice: str = "") -> None:
+        """Forget what was built of ``part`` (its rows and their text-search entries): it becomes missing."""
+        _check_part(part)
+        with self._transaction() as db:
+            table = _ROWS_OF_PART.get(part)
+            if table is not None:
+                db.execute(f"DELETE FROM {table} WHERE fingerprint = ?", (fingerprint,))
+            kind = _TEXT_KIND_OF_PART.get(part)
+            if kind is not None:
+                db.execute("DELETE FROM index_text WHERE fingerprint = ? AND kind = ?", (fingerprint, kind))
+            _write_part(db, fingerprint, part, "missing", "", "", 0.0, notice)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Rows, each batch committed with its part's progress
+    # ------------------------------------------------------------------------------------------------------------
+
+    def add_cues(self, fingerprint: str, cues: Iterable[Cue], *, until_s: float, done: bool, source: str,
+                 model_id: str = "") -> None:
+        """Append transcript cues; the transcript is then built up to ``until_s`` (``done``: to the end)."""
+        if source not in CUE_SOURCES:
+            raise StoreError(f"unknown transcript source {source!r}")
+        with self._transaction() as db:
+            for cue in cues:
+                cursor = db.execute(
+                    "INSERT INTO transcript_cues (fingerprint, start_s, end_s, text, source, language)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (fingerprint, float(cue.start_s), float(cue.end_s), cue.text, cue.source, cue.language),
+                )
+                _add_text(db, fingerprint, "cue", cursor.lastrowid, cue.start_s, cue.end_s, cue.text)
+            _write_part(db, fingerprint, "transcript", "done" if done else "partial", model_id, source, until_s, "")
+
+    def add_scenes(self, fingerprint: str, scenes: Iterable[Scene], *, until_s: float, done: bool,
+                   model_id: str = "") -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO scenes (fingerprint, start_s, end_s, keyframes_json) VALUES (?, ?, ?, ?)",
+                [(fingerprint, float(s.start_s), float(s.end_s), json.dumps([round(t, 3) for t in s.keyframes_s]))
+                 for s in scenes],
+            )
+            _write_part(db, fingerprint, "scenes", "done" if done else "partial", model_id, "", until_s, "")
+
+    def add_captions(self, fingerprint: str, captions: Iterable[Caption], *, until_s: float, done: bool,
+                     model_id: str = "") -> None:
+        with self._transaction() as db:
+            for caption in captions:
+                cursor = db.execute(
+                    "INSERT INTO captions (fingerprint, start_s, end_s, text, model_id) VALUES (?, ?, ?, ?, ?)",
+                    (fingerprint, float(caption.start_s), float(caption.end_s), caption.text, caption.model_id),
+                )
+                _add_text(db, fingerprint, "caption", cursor.lastrowid, caption.start_s, caption.end_s,
+                          caption.text)
+            _write_part(db, fingerprint, "captions", "done" if done else "partial", model_id, "", until_s, "")
+
+    def replace_chapters(self, fingerprint: str, chapters: Sequence[Chapter], *, model_id: str = "") -> None:
+        """Chapters are built in one go: the new list replaces the old one and the part is done."""
+        end_s = max((c.end_s for c in chapters), default=0.0)
+        with self._transaction() as db:
+            db.execute("DELETE FROM chapters WHERE fingerprint = ?", (fingerprint,))
+            db.executemany(
+                "INSERT INTO chapters (fingerprint, start_s, end_s, title, summary) VALUES (?, ?, ?, ?, ?)",
+                [(fingerprint, float(c.start_s), float(c.end_s), c.title, c.summary) for c in chapters],
+            )
+            _write_part(db, fingerprint, "chapters", "done", model_id, "", end_s, "")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Reads
+    # ------------------------------------------------------------------------------------------------------------
+
+    def cues(self, fingerprint: str) -> list[Cue]:
+        rows = self._query_all(
+            "SELECT * FROM transcript_cues WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        return [Cue(r["start_s"], r["end_s"], r["text"], r["source"], r["language"]) for r in rows]
+
+    def scenes(self, fingerprint: str) -> list[Scene]:
+        rows = self._query_all("SELECT * FROM scenes WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        return [Scene(r["start_s"], r["end_s"], tuple(json.loads(r["keyframes_json"]))) for r in rows]
+
+    def captions(self, fingerprint: str) -> list[Caption]:
+        rows = self._query_all("SELECT * FROM captions WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        return [Caption(r["start_s"], r["end_s"], r["text"], r["model_id"]) for r in rows]
+
+    def chapters(self, fingerprint: str) -> list[Chapter]:
+        rows = self._query_all("SELECT * FROM chapters WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        return [Chapter(r["start_s"], r["end_s"], r["title"], r["summary"]) for r in rows]
+
+    def search_text(self, fingerprint: str, query: str, limit: int = 10) -> list[TextHit]:
+        """Cues and captions of one video matching any word of ``query``, best first (FTS5 BM25).
+
+        The query is taken as plain words (FTS5 syntax in it is not interpreted), so any text the user typed is
+        a valid search.
+        """
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = self._query_all(
+            "SELECT kind, start_s, end_s, text, bm25(index_text) AS score FROM index_text"
+            " WHERE index_text MATCH ? AND fingerprint = ? ORDER BY score LIMIT ?",
+            (match, fingerprint, int(limit)),
+        )
+        return [TextHit(r["kind"], float(r["start_s"]), float(r["end_s"]), r["text"], rank, float(r["score"]))
+                for rank, r in enumerate(rows)]
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Plumbing: every statement under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
+    # ------------------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, store_errors(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise
+
+    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock, store_errors(self.path):
+            return self._db.execute(sql, params).fetchone()
+
+    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock, store_errors(self.path):
+            return self._db.execute(sql, params).fetchall()
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 MATCH expression for plain words: each word quoted (so AND/OR/NEAR/quotes/stars are just words),
+    any of them matching."""
+    words = _WORD.findall(text)
+    return " OR ".join(f'"{word}"' for word in words)
+
+
+def _check_part(part: str) -> None:
+    if part not in PART_NAMES:
+        raise StoreError(f"unknown index part {part!r} (known: {', '.join(PART_NAMES)})")
+
+
+def _write_part(db: sqlite3.Connection, fingerprint: str, part: str, state: str, model_id: str, source: str,
+                done_until_s: float, notice: str) -> None:
+    _check_part(part)
+    if state not in PART_STATES:
+        raise StoreError(f"unknown index part state {state!r}")
+    db.execute(
+        "INSERT INTO index_parts (fingerprint, part, state, model_id, source, done_until_s, notice, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (fingerprint, part) DO UPDATE SET state = excluded.state, model_id = excluded.model_id,"
+        " source = excluded.source, done_until_s = excluded.done_until_s, notice = excluded.notice,"
+        " updated_at = excluded.updated_at",
+        (fingerprint, part, state, model_id, source, float(done_until_s), notice, _now()),
+    )
+
+
+def _add_text(db: sqlite3.Connection, fingerprint: str, kind: str, ref_id: int | None, start_s: float,
+              end_s: float, text: str) -> None:
+    db.execute(
+        "INSERT INTO index_text (text, fingerprint, kind, ref_id, start_s, end_s) VALUES (?, ?, ?, ?, ?, ?)",
+        (text, fingerprint, kind, ref_id, float(start_s), float(end_s)),
+    )
+
+
+def _part_from_row(row: sqlite3.Row) -> PartState:
+    return PartState(row["part"], row["state"], row["model_id"], row["source"], float(row["done_until_s"]),
+                     row["notice"])
