@@ -20,7 +20,7 @@ GUI_OPTIONS_WITH_VALUE = ("--model", "--device")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    from core_model.cli import SUBCOMMAND_MODULES
+    from core_model.cli import command_names
     from core_model.cli import main as cli_main
 
     if argv and argv[0] == "--self-test":  # installer check: packaging/README.md
@@ -28,11 +28,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return self_test_main(argv[1:])
     word = first_positional(argv)
-    if word in SUBCOMMAND_MODULES or (argv and argv[0] in ("-h", "--help", "--version")):
+    commands = command_names()
+    if word in commands or (argv and argv[0] in ("-h", "--help", "--version")):
         return cli_main(argv)
     if word is not None and not Path(word).exists():
         if Path(word).suffix or "/" in word or "\\" in word:  # meant as a file
-            print(f"vidi: error: there is no file '{word}' to open (commands: {', '.join(SUBCOMMAND_MODULES)})",
+            print(f"vidi: error: there is no file '{word}' to open (commands: {', '.join(commands)})",
                   file=sys.stderr)
             return 2
         return cli_main([word])  # neither a command nor a file: the CLI says "unknown command ..." (exit 2)

@@ -21,6 +21,15 @@ SUBCOMMAND_MODULES = ("ask", "convert", "models", "index", "index_views")
 """Modules in this package that add a subcommand; a module not written yet is skipped."""
 
 
+def command_names(parser: argparse.ArgumentParser | None = None) -> tuple[str, ...]:
+    """The subcommands the CLI has (``ask``, ``models``, ``transcript``, ...), as the subcommand modules register them."""
+    parser = parser or build_parser()
+    for action in parser._actions:  # argparse keeps its subparsers here; there is no public accessor
+        if isinstance(action, argparse._SubParsersAction):
+            return tuple(action.choices)
+    return ()
+
+
 class CliError(UsageError):
     """A bad argument or input, reported as one line on stderr with exit code 2."""
 
@@ -71,8 +80,9 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     split off before argparse sees them, because argparse drops a ``--`` that comes after the first positional run.
     """
     command = next((word for word in argv if not word.startswith("-")), None)
-    if command is not None and command not in SUBCOMMAND_MODULES:
-        raise CliError(f"unknown command '{command}' (choose from {', '.join(SUBCOMMAND_MODULES)})")
+    commands = command_names(parser)
+    if command is not None and command not in commands:
+        raise CliError(f"unknown command '{command}' (choose from {', '.join(commands)})")
     after_dashes: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
