@@ -110,8 +110,8 @@ def exact_top_k(data: Synthetic, chunks) -> np.ndarray:
 # ---- engines -------------------------------------------------------------------------------------------------
 
 class VidiEngine:
-    def __init__(self, folder: Path, shortlist: int) -> None:
-        self.path, self.shortlist = folder / "vectors.sqlite", shortlist
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "vectors.sqlite"
         self.index = VectorIndex.open(self.path, DIM)
 
     def add(self, ids, vectors):
@@ -121,8 +121,8 @@ class VidiEngine:
         self.index.close()
         self.index = VectorIndex.open(self.path, DIM)
 
-    def search(self, query):
-        return [i for i, _ in self.index.search(query, K, shortlist=self.shortlist)]
+    def search(self, query, shortlist):
+        return [i for i, _ in self.index.search(query, K, shortlist=shortlist)]
 
     def size_bytes(self):
         return sum(p.stat().st_size for p in self.path.parent.glob("vectors.sqlite*"))
@@ -134,12 +134,12 @@ class VidiEngine:
 class SqliteVecEngine:
     """sqlite-vec's brute-force bit KNN (in C) on the same centred codes, then the same int8 re-scoring."""
 
-    def __init__(self, folder: Path, shortlist: int) -> None:
+    def __init__(self, folder: Path) -> None:
         import apsw
         import sqlite_vec
 
         self.apsw, self.sqlite_vec = apsw, sqlite_vec
-        self.path, self.shortlist = folder / "sqlitevec.sqlite", shortlist
+        self.path = folder / "sqlitevec.sqlite"
         self.centre = None
         self.rotation = quantize.random_rotation(DIM)
         self._connect()
@@ -168,11 +168,11 @@ class SqliteVecEngine:
         self.db.close()
         self._connect()
 
-    def search(self, query):
+    def search(self, query, shortlist):
         query = quantize.rotate(query, self.rotation)
         code = quantize.query_code(query).tobytes()
         near = [r[0] for r in self.db.execute(
-            "SELECT rowid FROM codes WHERE code MATCH vec_bit(?) AND k = ?", (code, self.shortlist))]
+            "SELECT rowid FROM codes WHERE code MATCH vec_bit(?) AND k = ?", (code, shortlist))]
         found, blobs, scales = [], [], []
         for row_id, q8, scale in self.db.execute(
                 f"SELECT id, q8, scale FROM rows WHERE id IN ({','.join('?' * len(near))})", near):
@@ -189,7 +189,7 @@ class SqliteVecEngine:
 
 
 class UsearchEngine:
-    def __init__(self, folder: Path, shortlist: int) -> None:
+    def __init__(self, folder: Path) -> None:
         from usearch.index import Index
 
         self.Index, self.path = Index, folder / "vectors.usearch"
@@ -202,7 +202,7 @@ class UsearchEngine:
         self.index.save(str(self.path))
         self.index = self.Index.restore(str(self.path))
 
-    def search(self, query):
+    def search(self, query, shortlist):
         return [int(i) for i in self.index.search(query, K, threads=1).keys]
 
     def size_bytes(self):
@@ -213,7 +213,7 @@ class UsearchEngine:
 
 
 class ExactEngine:
-    def __init__(self, folder: Path, shortlist: int) -> None:
+    def __init__(self, folder: Path) -> None:
         self.parts: list = []
 
     def add(self, ids, vectors):
@@ -224,7 +224,7 @@ class ExactEngine:
         self.vectors = np.concatenate([p[1] for p in self.parts])
         self.parts = []
 
-    def search(self, query):
+    def search(self, query, shortlist):
         return self.ids[quantize.smallest(-(self.vectors @ query), K)].tolist()
 
     def size_bytes(self):
@@ -278,18 +278,15 @@ def run_size(num_vectors: int, args) -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="search_bench_", dir=args.tmp))
     engines, rows = {}, []
     for name in args.engines:
-        shortlists = {"vidi": args.shortlists, "sqlite-vec": args.sqlite_vec_shortlists}.get(name, [0])
-        for shortlist in shortlists:
-            label = f"{name} (shortlist {shortlist})" if shortlist else name
-            if name == "usearch" and num_vectors > args.usearch_max or name == "exact" and num_vectors > 100_000:
-                rows.append({"engine": label, "note": "skipped at this size"})
-                continue
-            try:
-                folder = work / label.replace(" ", "_").replace("(", "").replace(")", "")
-                folder.mkdir()
-                engines[label] = [ENGINES[name](folder, shortlist), 0.0]
-            except ImportError as exc:
-                rows.append({"engine": label, "note": f"not installed ({exc.name})"})
+        if name == "usearch" and num_vectors > args.usearch_max or name == "exact" and num_vectors > 100_000:
+            rows.append({"engine": name, "note": "skipped at this size"})
+            continue
+        folder = work / name
+        folder.mkdir()
+        try:
+            engines[name] = [ENGINES[name](folder), 0.0]
+        except ImportError as exc:
+            rows.append({"engine": name, "note": f"not installed ({exc.name})"})
     generate_s = 0.0
     started = time.perf_counter()
     for ids, vectors in data.chunks():
@@ -307,18 +304,21 @@ def run_size(num_vectors: int, args) -> list[dict]:
         t = time.perf_counter()
         engine.reopen()
         open_s = time.perf_counter() - t
-        for query in data.queries[:5]:  # warm-up: caches, lazy loading
-            engine.search(query)
-        times, hits = [], 0
-        for query, expected in zip(data.queries, truth):
-            t = time.perf_counter()
-            found = engine.search(query)
-            times.append(time.perf_counter() - t)
-            hits += len(set(found) & set(expected.tolist()))
-        rows.append({"engine": label, "build_s": build_s, "size": engine.size_bytes(), "open_s": open_s,
-                     "p50_ms": _ms(times, 50), "p95_ms": _ms(times, 95), "recall": hits / (K * len(truth))})
+        shortlists = {"vidi": args.shortlists, "sqlite-vec": args.sqlite_vec_shortlists}.get(label, [0])
+        for shortlist in shortlists:
+            for query in data.queries[:5]:  # warm-up: caches, lazy loading
+                engine.search(query, shortlist)
+            times, hits = [], 0
+            for query, expected in zip(data.queries, truth):
+                t = time.perf_counter()
+                found = engine.search(query, shortlist)
+                times.append(time.perf_counter() - t)
+                hits += len(set(found) & set(expected.tolist()))
+            rows.append({"engine": f"{label} (shortlist {shortlist})" if shortlist else label, "build_s": build_s,
+                         "size": engine.size_bytes(), "open_s": open_s, "p50_ms": _ms(times, 50),
+                         "p95_ms": _ms(times, 95), "recall": hits / (K * len(truth))})
+            print("  " + format_row(num_vectors, rows[-1]), flush=True)
         engine.close()
-        print("  " + format_row(num_vectors, rows[-1]), flush=True)
     engines.clear()
     gc.collect()
     if args.fts:

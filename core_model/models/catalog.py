@@ -59,6 +59,8 @@ class CatalogEntry:
     access_note: str = ""
     how_to_get: str = ""
     notes: str = ""
+    purpose: str = "answer"
+    """"answer": a model that answers questions; "speech": speech recognition for the index (never asked)."""
 
     @property
     def downloadable(self) -> bool:
@@ -244,6 +246,31 @@ CATALOG: tuple[CatalogEntry, ...] = (
         notes="The smallest video model; quick but shallow answers; does not hear audio.",
     ),
 )
+
+
+EMBEDDING_MODELS: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="siglip2-base",
+        name="SigLIP 2 base (patch 16, 224 px)",
+        repo_id="google/siglip2-base-patch16-224",
+        backend="siglip",
+        purpose="embedding",
+        size_bytes=int(1.5 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=Capabilities(video=False, audio=False, image=True),
+        memory_4bit_bytes=int(0.8 * GB),
+        memory_16bit_bytes=int(0.8 * GB),
+        rank=210,
+        notes="Image and text embeddings (768 numbers each) for the index: finds moments by what is seen, from "
+        "words. 375 M parameters; a fixed-resolution SigLIP 2 checkpoint, run by transformers' SiglipModel.",
+    ),
+)
+"""Embedding models for the index's keyframes (core_model.index.embeddings), ``purpose`` "embedding": never
+suggested for questions (not in CATALOG), listed and pulled by the model manager (ALL_MODELS)."""
+
+ALL_MODELS: tuple[CatalogEntry, ...] = CATALOG + EMBEDDING_MODELS
+"""Every model the manager knows: the answering models, then the embedding models."""
 
 
 def get_entry(model_id: str, catalog: Sequence[CatalogEntry] = CATALOG) -> CatalogEntry | None:

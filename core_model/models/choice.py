@@ -18,11 +18,13 @@ from core_model.models.manager import ModelManager, ModelStatus
 
 def models_on_disk(manager: ModelManager, device_info=None, *, ram_bytes: int | None = None) -> list[ModelStatus]:
     """The models ready to load here; in preference order for ``device_info`` when given, else by catalog rank."""
-    statuses = [s for s in manager.list() if s.available]
+    # speech models (Whisper, for the index) are on disk too, but they answer no question
+    statuses = [s for s in manager.list() if s.available and (s.entry is None or s.entry.purpose == "answer")]
+    answering = [entry for entry in manager.catalog if entry.purpose == "answer"]
     if device_info is None:
-        order: Sequence[CatalogEntry] = sorted(manager.catalog, key=lambda e: e.rank)
+        order: Sequence[CatalogEntry] = sorted(answering, key=lambda e: e.rank)
     else:
-        order = preference_order(device_info, ram_bytes=ram_bytes, catalog=manager.catalog)
+        order = preference_order(device_info, ram_bytes=ram_bytes, catalog=answering)
     position = {entry.id: index for index, entry in enumerate(order)}
     return sorted(statuses, key=lambda s: (s.id not in position, position.get(s.id, 0), s.id))
 

@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Sequence
 
 from core_model.backends.base import CancelToken
 from core_model.errors import ModelsError
-from core_model.models.catalog import CATALOG, CatalogEntry, format_bytes, get_entry
+from core_model.models.catalog import ALL_MODELS, CatalogEntry, format_bytes, get_entry
 from core_model.models.hub import Downloader, HubAccessDeniedError, HubError, RemoteFile, RepoListing
 from core_model.models.registry import REGISTRY_FILENAME, RegisteredModel, Registry, data_dir
 
@@ -221,7 +221,7 @@ class ModelManager:
         cache_dir: Path | None = None,
         downloader: Downloader | None = None,
         free_space: Callable[[Path], int] | None = None,
-        catalog: Sequence[CatalogEntry] = CATALOG,
+        catalog: Sequence[CatalogEntry] = ALL_MODELS,
         revision: str | None = None,
     ) -> None:
         self.data_folder = Path(data_folder) if data_folder is not None else data_dir()
