@@ -4,8 +4,9 @@
     rotated = vectors @ rotation                 # dot products unchanged
     centre = rotated.mean(axis=0)
     codes = binary_codes(rotated, centre)        # uint64 [N, W]: one bit per dimension, sign of (x - centre)
+    codes_by_word = codes.T.copy()               # uint64 [W, N]: how the index keeps them in RAM, for the scan
     rows, scales = int8_rows(rotated)            # int8 [N, D] and float32 [N]: x ~= rows * scale
-    distances = hamming(codes, query_code(q @ rotation))    # uint16 [N]: smaller is closer
+    distances = hamming(codes_by_word, query_code(q @ rotation))    # uint16 [N]: smaller is closer
 
 Why these two: a million 768-d float32 vectors take 3 GB; their 1-bit codes take 96 MB (kept in RAM and scanned
 in ~50 ms on one core), their int8 rows 768 MB (kept on disk in SQLite, read only for a short list). The 1-bit
@@ -24,10 +25,15 @@ the Hamming distance between sign(q) and sign(x - centre) estimates the angle be
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 SCAN_CHUNK_ROWS = 65_536
-"""Rows XOR-ed and counted at a time: the temporaries stay small (about 1 MB) and in the CPU's cache."""
+"""Items XOR-ed and counted at a time: the temporaries stay small (about 0.5 MB) and in the CPU's cache."""
+SCAN_THREADS = 4
+"""At most this many threads scan a large index (at least 262,144 items each)."""
 
 
 def random_rotation(dim: int, seed: int = 0) -> np.ndarray:
@@ -86,23 +92,57 @@ def int8_scores(query: np.ndarray, rows: np.ndarray, scales: np.ndarray) -> np.n
 
 
 def hamming(codes: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """Hamming distances of ``code`` uint64 [W] to every row of ``codes`` uint64 [N, W]: uint16 [N]."""
-    num_rows, words = codes.shape
-    distances = np.empty(num_rows, dtype=np.uint16)
-    chunk = min(SCAN_CHUNK_ROWS, max(num_rows, 1))
-    xor = np.empty((chunk, words), dtype=np.uint64)
-    counts = np.empty((chunk, words), dtype=np.uint8)
-    for start in range(0, num_rows, chunk):
-        block = codes[start:start + chunk]
-        n = len(block)
-        np.bitwise_xor(block, code, out=xor[:n])
-        np.bitwise_count(xor[:n], out=counts[:n])
-        counts[:n].sum(axis=1, dtype=np.uint16, out=distances[start:start + n])
+    """Hamming distances of ``code`` uint64 [W] to every item of ``codes`` uint64 [W, N] (word-major): uint16 [N].
+
+    Word-major because XOR-ing and counting one word of every item at a time runs on contiguous memory (a third
+    faster than row by row). Large scans are split between up to ``SCAN_THREADS`` threads: numpy releases the
+    GIL inside ufuncs, so they run in parallel.
+    """
+    num_items = codes.shape[1]
+    threads = min(SCAN_THREADS, os.cpu_count() or 1, max(1, num_items // (4 * SCAN_CHUNK_ROWS)))
+    if threads == 1:
+        return _hamming_range(codes, code, 0, num_items)
+    bounds = np.linspace(0, num_items, threads + 1).astype(int)
+    parts = _scan_pool().map(lambda r: _hamming_range(codes, code, *r), zip(bounds[:-1], bounds[1:]))
+    return np.concatenate(list(parts))
+
+
+def _hamming_range(codes: np.ndarray, code: np.ndarray, start: int, stop: int) -> np.ndarray:
+    distances = np.zeros(stop - start, dtype=np.uint16)
+    chunk = min(SCAN_CHUNK_ROWS, max(stop - start, 1))
+    xor = np.empty(chunk, dtype=np.uint64)
+    counts = np.empty(chunk, dtype=np.uint8)
+    for begin in range(start, stop, chunk):
+        end = min(begin + chunk, stop)
+        n, out = end - begin, distances[begin - start:end - start]
+        for word in range(codes.shape[0]):
+            np.bitwise_xor(codes[word, begin:end], code[word], out=xor[:n])
+            np.bitwise_count(xor[:n], out=counts[:n])
+            np.add(out, counts[:n], out=out)
     return distances
 
 
-def smallest(values: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the ``count`` smallest ``values`` (in no particular order); all of them when fewer."""
-    if count >= len(values):
-        return np.arange(len(values))
-    return np.argpartition(values, count)[:count]
+_pool: ThreadPoolExecutor | None = None
+
+
+def _scan_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=SCAN_THREADS, thread_name_prefix="vector-scan")
+    return _pool
+
+
+def smallest(distances: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` smallest Hamming ``distances`` (in no particular order); all when fewer.
+
+    Distances are small integers, so a histogram finds the cut-off in one pass (3x faster than argpartition over
+    a million); argpartition then only trims the items tied at the cut-off.
+    """
+    if count >= len(distances):
+        return np.arange(len(distances))
+    cumulative = np.cumsum(np.bincount(distances))
+    cutoff = int(np.searchsorted(cumulative, count))  # the smallest distance with at least count items up to it
+    within = np.flatnonzero(distances <= cutoff)
+    if len(within) > count:
+        within = within[np.argpartition(distances[within], count)[:count]]
+    return within

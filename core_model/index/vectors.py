@@ -58,7 +58,7 @@ class VectorIndex:
         self._meta = f"vectors_{name}_meta"
         self._rotation = np.eye(dim, dtype=np.float32)
         self._ids = np.empty(0, dtype=np.int64)
-        self._codes = np.empty((0, quantize.code_words(dim)), dtype=np.uint64)
+        self._codes = np.empty((quantize.code_words(dim), 0), dtype=np.uint64)  # word-major [W, N] (quantize.hamming)
         self._generation = -1
         self._data_version = -1
 
@@ -81,7 +81,8 @@ class VectorIndex:
             path = Path(target)
             with _errors(f"'{path}'"):
                 path.parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+                connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                                             check_same_thread=False)  # one thread at a time, any thread
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
             index = cls(connection, dim, name, owns_connection=True, label=f"'{path}'")
@@ -149,7 +150,7 @@ class VectorIndex:
             return
         keep = ~np.isin(self._ids, ids_array)
         self._ids = np.concatenate([self._ids[keep], ids_array])
-        self._codes = np.concatenate([self._codes[keep], codes])
+        self._codes = np.concatenate([self._codes[:, keep], codes.T], axis=1)
 
     def remove(self, ids: Iterable[int]) -> int:
         """Delete the vectors of ``ids`` (unknown ids are ignored); returns how many were there."""
@@ -169,7 +170,7 @@ class VectorIndex:
             self._reload()
         else:
             keep = ~np.isin(self._ids, ids_array)
-            self._ids, self._codes = self._ids[keep], self._codes[keep]
+            self._ids, self._codes = self._ids[keep], self._codes[:, keep]
         return removed
 
     # ---- reading -------------------------------------------------------------------------------------------
@@ -202,7 +203,7 @@ class VectorIndex:
         candidate_ids, codes = self._ids, self._codes
         if filter_ids is not None:
             inside = np.isin(candidate_ids, _as_ids(list(filter_ids)))
-            candidate_ids, codes = candidate_ids[inside], codes[inside]
+            candidate_ids, codes = candidate_ids[inside], codes[:, inside]
         count = max(shortlist, k)
         if len(candidate_ids) > count:  # 1-bit scan; a small set is re-scored whole
             near = quantize.smallest(quantize.hamming(codes, quantize.query_code(query)), count)
@@ -253,7 +254,7 @@ class VectorIndex:
         self._generation = meta.get("generation", 0)
         self._ids = np.asarray(id_list, dtype=np.int64)
         words = quantize.code_words(self.dim)
-        self._codes = np.frombuffer(b"".join(code_blobs), dtype=np.uint64).reshape(len(id_list), words).copy()
+        self._codes = np.frombuffer(b"".join(code_blobs), dtype=np.uint64).reshape(len(id_list), words).T.copy()
 
     def _read_meta(self) -> dict:
         return dict(self._db.execute(f"SELECT key, value FROM {self._meta}").fetchall())

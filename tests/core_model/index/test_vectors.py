@@ -222,7 +222,13 @@ def test_a_killed_writer_leaves_a_usable_index(tmp_path):
 def test_hamming_and_codes():
     codes = quantize._pack_signs(np.array([[True] * 70, [False] * 70]))
     assert codes.shape == (2, 2)  # 70 bits in two 64-bit words, padding zero
-    assert quantize.hamming(codes, codes[1]).tolist() == [70, 0]
+    assert quantize.hamming(codes.T.copy(), codes[1]).tolist() == [70, 0]
+    many = np.random.default_rng(0).integers(0, 2**63, size=(2, 600_000), dtype=np.uint64)  # split over threads
+    expected = np.bitwise_count(many ^ many[:, :1]).sum(axis=0)
+    assert (quantize.hamming(many, many[:, 0]) == expected).all()
+    distances = np.array([5, 1, 3, 1, 0, 9, 1], dtype=np.uint16)
+    assert sorted(quantize.smallest(distances, 3).tolist()) in ([1, 3, 4], [1, 4, 6], [3, 4, 6])
+    assert sorted(quantize.smallest(distances, 5).tolist()) == [1, 2, 3, 4, 6]
     rows, scales = quantize.int8_rows(np.array([[0.5, -1.0, 0.0]], dtype=np.float32))
     assert rows.tolist() == [[64, -127, 0]] and scales[0] == pytest.approx(1 / 127)
     rotation = quantize.random_rotation(16)
