@@ -230,7 +230,7 @@ class ExactEngine:
         self.parts = []
 
     def search(self, query, shortlist):
-        return self.ids[quantize.smallest(-(self.vectors @ query), K)].tolist()
+        return self.ids[np.argpartition(-(self.vectors @ query), K)[:K]].tolist()
 
     def size_bytes(self):
         return self.vectors.nbytes
