@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/search_bench.py [--sizes 10000 100000 1000000] [--queries 200] [--engines vidi ...]
 
+sqlite-vec, apsw and usearch are not Vidi's dependencies: for their rows install them aside, e.g.
+``pip install --target /tmp/bench-pkgs apsw sqlite-vec usearch`` and run with ``PYTHONPATH=/tmp/bench-pkgs``.
+The 1M case needs about 3 GB of disk in the temp folder (``--tmp``) and 2 GB of RAM, and takes about 5 minutes here.
+
 Synthetic but shaped like a library's SigLIP keyframe embeddings (768-d, L2-normalised): every vector shares a
 common "image" direction (SigLIP's embeddings are far from centred), the dimensions have a decaying spectrum
 (variance ~ 1/sqrt(rank), not isotropic), moments come in videos of 250 and scenes of 10 near-duplicate keyframes.
@@ -12,8 +16,8 @@ float top-10 of every query is kept chunk by chunk and is what recall@10 is meas
 Engines (each skipped with a note when its package is missing):
 - ``vidi``: core_model.index.vectors (1-bit codes in RAM + int8 rows in SQLite, re-scored), at shortlists 250 and
   1000 (``--shortlists``);
-- ``sqlite-vec``: the sqlite-vec extension through apsw: the same rotated 1-bit codes in a ``vec0`` ``bit[768]`` table (its
-  brute-force KNN in C) + the same int8 re-scoring from a plain table;
+- ``sqlite-vec``: the sqlite-vec extension through apsw: the same rotated 1-bit codes in a ``vec0`` ``bit[768]``
+  table (its brute-force KNN in C) + the same int8 re-scoring from a plain table;
 - ``usearch``: an HNSW graph file (usearch; connectivity 16, expansion 128 to build and 256 to search) of float16
   vectors (its int8 maps [-1, 1] to [-127, 127] without scaling each vector, which leaves a 768-d unit vector's
   ~0.04 components a handful of levels: recall@10 0.88 at 10k), built only up to ``--usearch-max`` vectors (its

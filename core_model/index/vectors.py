@@ -38,6 +38,8 @@ from core_model.index import quantize
 DEFAULT_NAME = "keyframes"
 DEFAULT_SHORTLIST = 1000
 """Vectors re-scored in int8 per search: recall@10 >= 0.99 up to a million vectors (docs/vector-index.md)."""
+CENTRE_SAMPLE = 1000
+"""The centre of the 1-bit codes is the mean of the first this many vectors (re-made as they come, then fixed)."""
 BUSY_TIMEOUT_S = 10.0
 _FORMAT_VERSION = 1
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -131,13 +133,13 @@ class VectorIndex:
             return
         with self._transaction():
             meta = self._read_meta()
-            centre = meta.get("centre")
             rotated = quantize.rotate(vectors, self._rotation)
-            if centre is None:  # the first vectors fix the centre of the codes (quantize's docstring)
-                centre = rotated.mean(axis=0).astype(np.float32)
-                self._db.execute(f"INSERT OR REPLACE INTO {self._meta} VALUES ('centre', ?)", (centre.tobytes(),))
+            count_before = self._db.execute(f"SELECT count(*) FROM {self._items}").fetchone()[0]
+            recentred = count_before < CENTRE_SAMPLE
+            if recentred:
+                centre = self._recentre(rotated, ids_array)
             else:
-                centre = np.frombuffer(centre, dtype=np.float32).copy()
+                centre = np.frombuffer(meta["centre"], dtype=np.float32)
             codes = quantize.binary_codes(rotated, centre)
             rows, scales = quantize.int8_rows(rotated)
             self._db.executemany(
@@ -145,12 +147,34 @@ class VectorIndex:
                 zip(ids_array.tolist(), (c.tobytes() for c in codes), (r.tobytes() for r in rows), scales.tolist()),
             )
             in_step = self._bump_generation(meta)
-        if not in_step:  # another process wrote since the codes were read: read them all again
+        if recentred or not in_step:  # codes re-made, or another process wrote since they were read
             self._reload()
             return
         keep = ~np.isin(self._ids, ids_array)
         self._ids = np.concatenate([self._ids[keep], ids_array])
         self._codes = np.concatenate([self._codes[:, keep], codes.T], axis=1)
+
+    def _recentre(self, rotated: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """While the index is small, the centre of the codes is the mean of everything in it: compute it again
+        with ``rotated`` (the vectors being added under ``ids``) and re-code the vectors already stored.
+
+        From CENTRE_SAMPLE vectors on it stays fixed, so one odd first video does not set it for a library."""
+        old_ids, old_rows, old_scales = [], [], []
+        for row_id, q8, scale in self._db.execute(f"SELECT id, q8, scale FROM {self._items}"):
+            old_ids.append(row_id)
+            old_rows.append(np.frombuffer(q8, dtype=np.int8))
+            old_scales.append(scale)
+        replaced = set(ids.tolist())
+        kept = [i for i, row_id in enumerate(old_ids) if row_id not in replaced]
+        old = (np.stack([old_rows[i] for i in kept]).astype(np.float32) * np.asarray(old_scales)[kept, None]
+               if kept else np.zeros((0, self.dim), dtype=np.float32))
+        centre = np.concatenate([old, rotated]).mean(axis=0).astype(np.float32)
+        self._db.execute(f"INSERT OR REPLACE INTO {self._meta} VALUES ('centre', ?)", (centre.tobytes(),))
+        if kept:
+            old_codes = quantize.binary_codes(old, centre)
+            self._db.executemany(f"UPDATE {self._items} SET code = ? WHERE id = ?",
+                                 ((old_codes[n].tobytes(), old_ids[i]) for n, i in enumerate(kept)))
+        return centre
 
     def remove(self, ids: Iterable[int]) -> int:
         """Delete the vectors of ``ids`` (unknown ids are ignored); returns how many were there."""

@@ -96,6 +96,31 @@ def test_remove_and_replace(tmp_path):
         assert set(reopened.ids().tolist()) == set(range(200)) - {5, 6}
 
 
+def test_the_centre_follows_the_first_vectors_one_at_a_time(tmp_path):
+    """Codes made while vectors arrive one by one end up as those of one batch add: the centre is the mean of the
+    first CENTRE_SAMPLE vectors, whatever the first add held."""
+    vectors = clustered(1200)
+    one_by_one = VectorIndex.open(tmp_path / "a.sqlite", DIM)
+    for i in range(60):
+        one_by_one.add([i], vectors[i:i + 1])
+    one_by_one.add(np.arange(60, 1200), vectors[60:])
+    batch = VectorIndex.open(tmp_path / "b.sqlite", DIM)
+    batch.add(np.arange(1200), vectors)
+    centre = {name: np.frombuffer(index._read_meta()["centre"], dtype=np.float32)
+              for name, index in (("one", one_by_one), ("batch", batch))}
+    assert np.allclose(centre["one"], centre["batch"], atol=2e-3)  # int8 rounding of the re-coded vectors only
+    order = np.argsort(one_by_one.ids())
+    mismatched_bits = np.bitwise_count(one_by_one._codes[:, order] ^ batch._codes).sum()
+    assert mismatched_bits < 0.001 * 1200 * DIM
+    with VectorIndex.open(tmp_path / "a.sqlite", DIM) as reopened:  # what was stored, not only what is in RAM
+        assert (reopened._codes[:, np.argsort(reopened.ids())] == one_by_one._codes[:, order]).all()
+    for q in vectors[:20]:
+        found = [[i for i, _ in index.search(q, 5, shortlist=100)] for index in (one_by_one, batch)]
+        assert found[0] == found[1]
+    one_by_one.close()
+    batch.close()
+
+
 def test_filter_ids_limits_the_search(tmp_path):
     vectors = clustered(2000)
     with VectorIndex.open(tmp_path / "v.sqlite", DIM) as index:
