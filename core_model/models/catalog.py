@@ -337,7 +337,8 @@ def recommend(
     (everything there is slow), those that also hear audio first: Gemma 4 E2B where it fits.
     ``downloadable_only`` leaves out models built locally (Video-LLaMA), which cannot be pulled.
     """
-    candidates = [e for e in catalog if e.downloadable or not downloadable_only]
+    # embedding and speech models are pulled for the index but answer no question
+    candidates = [e for e in catalog if (e.downloadable or not downloadable_only) and e.purpose == "answer"]
     ordered, budget, four_bit, on_gpu, where = _device_plan(device_info, ram_bytes, candidates)
     choice = _best_fit(ordered, budget, four_bit, where, on_gpu=on_gpu)
     if choice.entry is not None and getattr(device_info, "kind", "cpu") == "cpu":
@@ -351,14 +352,15 @@ def preference_order(
     ram_bytes: int | None = None,
     catalog: Sequence[CatalogEntry] = CATALOG,
 ) -> list[CatalogEntry]:
-    """Every catalog model, best first for ``device_info``: those that fit, in the order ``recommend`` prefers
+    """Every answering catalog model, best first for ``device_info``: those that fit, in the order ``recommend`` prefers
     them (its first one is the recommendation, Video-LLaMA included when it fits), then the rest by rank.
 
     Used to pick among the models already on disk (``vidi ask`` without --model).
     """
-    ordered, budget, four_bit, on_gpu, _where = _device_plan(device_info, ram_bytes, list(catalog))
+    answering = [e for e in catalog if e.purpose == "answer"]
+    ordered, budget, four_bit, on_gpu, _where = _device_plan(device_info, ram_bytes, answering)
     fitting = [e for e in ordered if _need(e, four_bit, on_gpu) <= budget]
-    return fitting + sorted((e for e in catalog if e not in fitting), key=lambda e: e.rank)
+    return fitting + sorted((e for e in answering if e not in fitting), key=lambda e: e.rank)
 
 
 def _device_plan(device_info, ram_bytes, candidates: Sequence[CatalogEntry]):

@@ -10,7 +10,7 @@ import pytest
 from core_model.errors import ModelLoadError, UsageError
 from core_model.index.embeddings import SiglipEmbedder
 from core_model.index.vectors import VectorIndex
-from core_model.models.catalog import ALL_MODELS, CATALOG, get_entry, recommend
+from core_model.models.catalog import ALL_MODELS, CATALOG, get_entry, preference_order, recommend
 from tests.fixtures.tiny_siglip import TINY_SIGLIP_DIM, tiny_siglip_dir  # noqa: F401  (fixture)
 
 
@@ -96,7 +96,10 @@ def test_catalog_has_a_siglip_to_pull_and_never_suggests_it_for_questions():
     class Cpu:
         kind, name = "cpu", "CPU"
 
-    assert recommend(Cpu(), ram_bytes=2 * 10**9).entry is not entry
+    # 1.2 GB of RAM: only SigLIP (0.8 GB) would fit, and it answers no question
+    choice = recommend(Cpu(), ram_bytes=int(1.2e9), catalog=ALL_MODELS)
+    assert choice.entry is None and "No catalog model fits" in choice.reason
+    assert entry not in preference_order(Cpu(), ram_bytes=int(1.2e9), catalog=ALL_MODELS)
 
 
 def test_pulled_by_the_model_manager_and_loaded_by_catalog_id(tmp_path, monkeypatch, tiny_siglip_dir):  # noqa: F811
