@@ -13,11 +13,12 @@ Storage (docs/vector-index.md says why this and not sqlite-vec or an HNSW file):
 ordinary SQLite database, written by Python's own ``sqlite3`` (which cannot load extensions such as sqlite-vec):
 ``vectors_<name>_items(id, code, q8, scale)`` holds each vector's 1-bit code and int8 row, and
 ``vectors_<name>_meta`` the dimension, the random rotation applied to every vector and the centre the codes are
-taken around (core_model.index.quantize says why). 864 bytes a 768-d vector. Every
-``add``/``remove`` is one transaction, so a process killed in the middle leaves the index as it was before that call.
+taken around (core_model.index.quantize says why). About 1 KB a 768-d vector on disk (a 96-byte code, a 768-byte
+int8 row, its scale, SQLite's overhead). Every ``add``/``remove`` is one transaction, so a process killed in the
+middle leaves the index as it was before that call.
 
 Search: the 1-bit codes of all vectors are held in RAM (96 bytes each) and scanned by Hamming distance; the
-``shortlist`` nearest are read back from SQLite as int8 rows and re-scored by dot product with the float query.
+``shortlist`` nearest (1000 by default) are read back from SQLite as int8 rows and re-scored by dot product with the float query.
 Another process's writes are noticed (``PRAGMA data_version`` and a generation counter) and the codes reloaded.
 numpy and the standard library only.
 """
