@@ -288,8 +288,30 @@ SPEECH_MODELS: tuple[CatalogEntry, ...] = (
 """Speech-recognition models for the index's transcript. Not answering models: never suggested for questions (not
 in CATALOG), but the model manager lists and pulls them (ALL_MODELS)."""
 
-ALL_MODELS: tuple[CatalogEntry, ...] = CATALOG + SPEECH_MODELS
-"""Every model the manager knows: the answering models, then the speech models."""
+
+EMBEDDING_MODELS: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        id="siglip2-base",
+        name="SigLIP 2 base (patch 16, 224 px)",
+        repo_id="google/siglip2-base-patch16-224",
+        backend="siglip",
+        purpose="embedding",
+        size_bytes=int(1.5 * GB),
+        licence=_APACHE[0],
+        licence_url=_APACHE[1],
+        capabilities=Capabilities(video=False, audio=False, image=True),
+        memory_4bit_bytes=int(0.8 * GB),
+        memory_16bit_bytes=int(0.8 * GB),
+        rank=210,
+        notes="Image and text embeddings (768 numbers each) for the index: finds moments by what is seen, from "
+        "words. 375 M parameters; a fixed-resolution SigLIP 2 checkpoint, run by transformers' SiglipModel.",
+    ),
+)
+"""Embedding models for the index's keyframes (core_model.index.embeddings), ``purpose`` "embedding": never
+suggested for questions (not in CATALOG), listed and pulled by the model manager (ALL_MODELS)."""
+
+ALL_MODELS: tuple[CatalogEntry, ...] = CATALOG + SPEECH_MODELS + EMBEDDING_MODELS
+"""Every model the manager knows: the answering models, then the speech and embedding models."""
 
 
 def get_entry(model_id: str, catalog: Sequence[CatalogEntry] = CATALOG) -> CatalogEntry | None:
@@ -356,7 +378,8 @@ def recommend(
     (everything there is slow), those that also hear audio first: Gemma 4 E2B where it fits.
     ``downloadable_only`` leaves out models built locally (Video-LLaMA), which cannot be pulled.
     """
-    candidates = [e for e in catalog if e.downloadable or not downloadable_only]
+    # embedding and speech models are pulled for the index but answer no question
+    candidates = [e for e in catalog if (e.downloadable or not downloadable_only) and e.purpose == "answer"]
     ordered, budget, four_bit, on_gpu, where = _device_plan(device_info, ram_bytes, candidates)
     choice = _best_fit(ordered, budget, four_bit, where, on_gpu=on_gpu)
     if choice.entry is not None and getattr(device_info, "kind", "cpu") == "cpu":
@@ -370,14 +393,15 @@ def preference_order(
     ram_bytes: int | None = None,
     catalog: Sequence[CatalogEntry] = CATALOG,
 ) -> list[CatalogEntry]:
-    """Every catalog model, best first for ``device_info``: those that fit, in the order ``recommend`` prefers
+    """Every answering catalog model, best first for ``device_info``: those that fit, in the order ``recommend`` prefers
     them (its first one is the recommendation, Video-LLaMA included when it fits), then the rest by rank.
 
     Used to pick among the models already on disk (``vidi ask`` without --model).
     """
-    ordered, budget, four_bit, on_gpu, _where = _device_plan(device_info, ram_bytes, list(catalog))
+    answering = [e for e in catalog if e.purpose == "answer"]
+    ordered, budget, four_bit, on_gpu, _where = _device_plan(device_info, ram_bytes, answering)
     fitting = [e for e in ordered if _need(e, four_bit, on_gpu) <= budget]
-    return fitting + sorted((e for e in catalog if e not in fitting), key=lambda e: e.rank)
+    return fitting + sorted((e for e in answering if e not in fitting), key=lambda e: e.rank)
 
 
 def _device_plan(device_info, ram_bytes, candidates: Sequence[CatalogEntry]):

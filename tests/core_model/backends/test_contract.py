@@ -23,6 +23,7 @@ from core_model.backends import load_backend
 from core_model.backends.base import (
     AudioRef,
     BackendInfo,
+    ImageRef,
     GenerationOptions,
     RunInfo,
     SegmentRef,
@@ -122,6 +123,15 @@ def test_streams_pieces_and_fills_last_run(backend, video_with_audio):
     assert run.num_new_tokens >= 2 and run.total_s > 0
     assert run.frame_timestamps_s and all(0.5 <= t <= 3.5 for t in run.frame_timestamps_s)
     assert run.model_id == backend.model_id
+
+
+def test_answers_a_segment_and_an_image_together(backend, video_with_audio, image_png):
+    kind, backend = backend
+    turn = question(video_with_audio)[0]
+    both = [Turn("user", "is the picture in the video ?", (*turn.media, ImageRef(str(image_png))))]
+    pieces = list(backend.answer(both, OPTIONS))
+    assert pieces and "".join(pieces).strip() and not backend.last_run.stopped
+    assert backend.last_run.frame_timestamps_s  # the segment was seen, not dropped for the image
 
 
 def test_describe_tells_how_it_runs(backend):
