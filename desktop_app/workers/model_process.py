@@ -40,8 +40,20 @@ def _warm_up() -> None:
 
 
 def child_main(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None:
-    """The child process: build the backend, then serve commands until "quit" or the pipe closes."""
+    """The child process: build the backend, then serve commands until "quit" or the pipe closes.
+
+    Library noise (progress bars, transformers' advice, FFmpeg logs) stays off the terminal as in the CLI, unless
+    ``$VIDI_VERBOSE`` is 1."""
+    import os
+
+    from core_model.cli.quiet import library_output
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the window's to handle
+    with library_output(os.environ.get("VIDI_VERBOSE") == "1", command="ask"):
+        _serve(conn, cancel_conn, model, device, load_in_4bit)
+
+
+def _serve(conn, cancel_conn, model: str, device: str, load_in_4bit) -> None:
     backend = None
 
     def watch_cancel() -> None:
