@@ -19,6 +19,14 @@ Arguments
     --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
     timings, chat id).
 
+Without --start/--end, a question is about the whole video (core_model.cli.ask_whole_video): on an indexed video
+(see `vidi index`) the moments that matter are found in its transcript and captions and re-watched (frames + sound),
+and the answer cites times as M:SS; "summarise"-type questions are answered from its chapters. The sources follow the
+answer ("Sources:" lines; with --json, ``sources``: a list of {"start_s", "end_s", "why"}, and ``answered_from``:
+"moments", "summary", "segment" or "images"). A video up to a minute long without an index is answered in one pass
+over the whole file; a longer one is indexed first (transcript and scenes, with a notice on stderr); an existing
+index is never rebuilt by a question.
+
 Every exchange is recorded in the conversation store through core_model.chat_session (a new chat per call;
 $VIDI_DATA_DIR overrides its folder): the question and a pending answer before the model loads, the answer's
 status (complete, stopped, or failed with its error) after. Bad arguments
@@ -318,6 +326,10 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s, pl
         print(json.dumps(result, ensure_ascii=False))
     else:
         sys.stdout.write("\n")
+        if plan is not None:
+            from core_model.cli.ask_whole_video import source_lines
+
+            sys.stdout.write("".join(line + "\n" for line in source_lines(plan)))
     if exchange.save_error is not None:
         raise exchange.save_error  # the answer was shown; say once that it was not kept
     return 0

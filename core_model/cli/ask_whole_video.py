@@ -56,3 +56,12 @@ def _index_now(video: Path, store, duration_s: float) -> None:
     for part, why in report.skipped.items():
         notice(f"{part} skipped: {why}")
 
+
+
+def source_lines(plan) -> list[str]:
+    """The plan's sources for a reader, after the answer: "Sources:" then one "  1:36–1:51  said: ..." line each."""
+    from core_model.timefmt import format_clock_s
+
+    if not plan.sources:
+        return []
+    return ["Sources:"] + [f"  {format_clock_s(s.start_s)}–{format_clock_s(s.end_s)}  {s.why}" for s in plan.sources]

@@ -70,6 +70,11 @@ def test_done_when_index_print_and_ask_about_the_whole_video(tmp_path, party, ti
     spans = [(s["start_s"], s["end_s"]) for s in answer["sources"]]
     assert all(any(a - 0.5 <= t <= b + 0.5 for a, b in spans) for t in answer["frame_timestamps_s"])
 
+    plain = _vidi(["ask", party, "--model", tiny_vlm_dir, "--device", "cpu", "--max-new-tokens", "4", GRANDMA],
+                  tmp_path)
+    assert plain.returncode == 0 and plain.stderr == ""
+    assert plain.stdout.endswith('\nSources:\n  1:36–1:51  said: "Grandma gives her speech about the family"\n')
+
     summary = _ask(party, "Summarise this video", tiny_vlm_dir, tmp_path)
     assert summary["answered_from"] == "summary"
     assert [(s["start_s"], s["end_s"]) for s in summary["sources"]] == [(0.0, 60.0), (60.0, 120.0), (120.0, 180.0)]
