@@ -44,6 +44,7 @@ a longer one is indexed first."""
 SUMMARY_CHUNKS = 8
 MIN_CHUNK_S = 30.0
 MAP_OPTIONS = GenerationOptions(max_new_tokens=96)
+MAX_EXCERPT_CHARS = 300
 
 _SUMMARY_QUESTION = re.compile(
     r"\b(summar(y|ies|i[sz]e[sd]?|i[sz]ing)|sum (it|this|that) up|recap|overview|outline|tl;?dr|gist|"
@@ -72,6 +73,8 @@ class MapStep:
     title: str
     prompt: str | None = None
     summary: str = ""
+    excerpt: str = ""
+    """The start of the part's own lines: stands in for its summary where only one model call is allowed."""
 
 
 @dataclass
@@ -107,6 +110,11 @@ class WholeVideoPlan:
     def options_for(self, options: GenerationOptions) -> GenerationOptions:
         """``options`` with the frames per moment of this plan."""
         return replace(options, num_frames=self.num_frames)
+
+    def one_call_turn(self) -> Turn:
+        """The final turn when only one model call is possible (the GUI sends one request per question): for a
+        summary, parts without a summary are given by the start of their lines instead of the model's map step."""
+        return self.final_turn([step.summary or step.excerpt for step in self.map_steps])
 
     def reduce_turn(self, summaries: Sequence[str]) -> Turn:
         """The summary kind's final question, from each map step's summary (in order)."""
@@ -170,6 +178,20 @@ def plan_whole_video_question(
     return WholeVideoPlan("moments", question, duration_s, sources, frames, turn=turn, notice=notice)
 
 
+def plan_if_indexed(db_path: str | Path, video: str | Path, question: str, *, duration_s: float,
+                    num_frames: int = 8, include_audio: bool = True) -> WholeVideoPlan | None:
+    """The plan for ``question`` when ``video`` has an index in the database at ``db_path``; None when it has none
+    (the caller then asks about the whole file in one pass). Reads a few rows: cheap enough for a GUI thread."""
+    from core_model.store.index_store import IndexStore
+
+    fingerprint = fingerprint_file(video)
+    with IndexStore(db_path) as store:
+        if not store.has_index(fingerprint):
+            return None
+        return plan_whole_video_question(video, question, store, duration_s=duration_s, fingerprint=fingerprint,
+                                         num_frames=num_frames, include_audio=include_audio)
+
+
 def moments_prompt(question: str, moments: Sequence[Moment], duration_s: float) -> str:
     """The question with the moments listed in the order their clips are attached."""
     lines = [f"Moment {number}, {format_clock_s(m.start_s)}–{format_clock_s(m.end_s)}: {m.why}"
@@ -220,10 +242,11 @@ def _summary_steps(store, fingerprint: str, duration_s: float) -> list[MapStep]:
             continue  # nothing said or seen there: nothing to sum up
         why = f"{title}: {summary}" if title and summary else (title or summary or _first_line(text))
         source = Source(round(start_s, 3), round(end_s, 3), why)
+        excerpt = " ".join(line.split(": ", 1)[-1] for line in text.splitlines())[:MAX_EXCERPT_CHARS]
         if summary:
-            steps.append(MapStep(source, title, summary=summary))
+            steps.append(MapStep(source, title, summary=summary, excerpt=excerpt))
         else:
-            steps.append(MapStep(source, title, prompt=_map_prompt(start_s, end_s, text)))
+            steps.append(MapStep(source, title, prompt=_map_prompt(start_s, end_s, text), excerpt=excerpt))
     if len(steps) == 1 and steps[0].source.end_s - steps[0].source.start_s >= duration_s - 1e-3 and len(cues) > 1:
         return []  # one part spanning the whole video is not a source: let retrieval pick moments instead
     return steps

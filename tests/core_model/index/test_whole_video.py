@@ -13,6 +13,7 @@ from core_model.index.whole_video import (
     answer_whole_video,
     frames_per_moment,
     is_summary_question,
+    plan_if_indexed,
     plan_whole_video_question,
 )
 from core_model.store.index_records import Chapter, Cue
@@ -162,3 +163,23 @@ def test_the_users_images_go_with_the_final_question(store, party_video, image_p
     plan.attach([ImageRef(str(image_png))])
     assert plan.final_turn().media == (*plan.turn.media, ImageRef(str(image_png)))
     assert plan.recorded_media() == plan.turn.media
+
+
+def test_one_call_summary_uses_the_parts_own_lines_where_no_summary_is_stored(store, party_video):  # noqa: F811
+    store.replace_chapters(FINGERPRINT, [Chapter(0.0, 90.0, "Arrival", "Guests arrive."),
+                                         Chapter(90.0, 180.0, "Speech", "")])
+    turn = _plan(store, party_video, "summarise this").one_call_turn()
+    assert "- 0:00–1:30 Arrival: Guests arrive." in turn.text
+    assert "- 1:30–3:00 Speech: Grandma gives her speech about the family Everyone sings" in turn.text
+
+
+def test_plan_if_indexed_plans_only_for_a_video_with_an_index(tmp_path, party_video, party_cues):  # noqa: F811
+    from core_model.store.fingerprint import fingerprint_file
+
+    db = tmp_path / "vidi.sqlite3"
+    assert plan_if_indexed(db, party_video, "grandma", duration_s=PARTY_DURATION_S) is None
+    with IndexStore(db) as index:
+        index.add_cues(fingerprint_file(party_video), party_cues, until_s=PARTY_DURATION_S, done=True,
+                       source="sidecar")
+    plan = plan_if_indexed(db, party_video, "grandma", duration_s=PARTY_DURATION_S)
+    assert plan.kind == "moments" and plan.sources[0].start_s <= SPEECH_AT_S <= plan.sources[0].end_s
