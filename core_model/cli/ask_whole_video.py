@@ -34,6 +34,8 @@ def whole_video_plan(video: str, question: str, duration_s: float, *, num_frames
             if duration_s <= ONE_PASS_MAX_S:
                 return None
             _index_now(path, store, duration_s)
+        else:
+            _say_if_incomplete(path, store.part(fingerprint, "transcript"))
         plan = plan_whole_video_question(path, question, store, duration_s=duration_s, fingerprint=fingerprint,
                                          num_frames=num_frames, include_audio=include_audio)
     if plan.notice:
@@ -56,6 +58,18 @@ def _index_now(video: Path, store, duration_s: float) -> None:
     for part, why in report.skipped.items():
         notice(f"{part} skipped: {why}")
 
+
+
+def _say_if_incomplete(video: Path, transcript) -> None:
+    """An index without its whole transcript answers from less than it could: say so, and how to complete it (a
+    question never rebuilds an index by itself)."""
+    from core_model.timefmt import format_clock_s
+
+    if transcript.done:
+        return
+    how_far = (f"only built up to {format_clock_s(transcript.done_until_s)}" if transcript.state == "partial"
+               else "missing" + (f" ({transcript.notice})" if transcript.notice else ""))
+    notice(f"the transcript of {video.name} is {how_far}: 'vidi index {video}' completes it")
 
 
 def source_lines(plan) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import core_model
+from tests.fixtures.index_media import index_media_dir, long_scene_video  # noqa: F401  (fixtures)
 from tests.fixtures.whole_video_media import PARTY_DURATION_S, PARTY_SRT, SPEECH_AT_S, party_video  # noqa: F401
 
 REPO_ROOT = Path(core_model.__file__).resolve().parents[1]
@@ -104,3 +105,21 @@ def test_a_segment_question_on_an_indexed_video_stays_a_segment_question(tmp_pat
     answer = _ask(party, GRANDMA, tiny_vlm_dir, tmp_path, "--start", "0:10", "--end", "0:20")
     assert answer["answered_from"] == "segment" and answer["sources"] == []
     assert all(10.0 - 0.5 <= t <= 20.0 + 0.5 for t in answer["frame_timestamps_s"])
+
+
+def test_a_long_video_with_nothing_said_is_looked_at_in_spread_moments(tmp_path, long_scene_video, tiny_vlm_dir):  # noqa: F811
+    answer = _ask(long_scene_video, "what colours are on screen?", tiny_vlm_dir, tmp_path)
+    assert "has no index yet" in answer["stderr"]
+    assert "vidi: notice: nothing in the video's transcript matched the question" in answer["stderr"]
+    assert answer["answered_from"] == "moments" and len(answer["sources"]) == 4
+    assert all(0.0 <= s["start_s"] < s["end_s"] <= 70.0 and s["end_s"] - s["start_s"] <= 10.0
+               for s in answer["sources"])
+
+
+def test_an_index_without_its_transcript_says_how_to_complete_it(tmp_path, video_with_audio, tiny_vlm_dir):
+    assert _vidi(["index", video_with_audio], tmp_path).returncode == 0  # no subtitles, no Whisper here
+    answer = _ask(video_with_audio, "what is said?", tiny_vlm_dir, tmp_path)
+    assert answer["answered_from"] == "moments"  # indexed (its scenes): planned, not one pass
+    assert f"the transcript of {video_with_audio.name} is missing (no subtitles" in answer["stderr"]
+    assert f"'vidi index {video_with_audio}' completes it" in answer["stderr"]
+    assert "has no index yet" not in answer["stderr"]
