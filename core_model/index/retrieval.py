@@ -8,7 +8,7 @@ A moment is a time range around a matching transcript cue or caption, padded so 
 follows it, clipped to the video, and merged with the moments close to it (one moment per happening, not one per
 line). Text search is SQLite FTS5 with BM25 (IndexStore.search_text) over the question's content words: words such as
 "when", "does", "the" match nearly every line and would drown the one that names the thing asked about, so they are
-left out of the search. Each source (text now; image similarity later) gives its own ranked list; lists are fused by
+left out of the search, and each word is searched by its stem as a prefix ("dancing" finds "dance"). Each source (text now; image similarity later) gives its own ranked list; lists are fused by
 reciprocal rank, so scores of different kinds never need to be compared.
 """
 
@@ -79,6 +79,19 @@ def content_words(question: str) -> list[str]:
     return list(dict.fromkeys(kept or words))
 
 
+_SUFFIXES = ("ing", "ies", "ied", "ed", "es", "er", "s", "e", "y")
+MIN_STEM_CHARS = 4
+
+
+def stem(word: str) -> str:
+    """A crude English stem, searched as a prefix, so a question's "dance" finds a line's "dancing" and "castles"
+    finds "castle": the longest common suffix is cut when at least MIN_STEM_CHARS letters remain."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM_CHARS:
+            return word[: -len(suffix)]
+    return word
+
+
 def text_moments(store, fingerprint: str, question: str, duration_s: float,
                  limit: int = SEARCH_LIMIT) -> list[Moment]:
     """Moments around the cues and captions matching ``question``'s content words, best (lowest BM25) first,
@@ -86,7 +99,7 @@ def text_moments(store, fingerprint: str, question: str, duration_s: float,
     words = content_words(question)
     if not words:
         return []
-    hits = store.search_text(fingerprint, " ".join(words), limit=limit)
+    hits = store.search_text(fingerprint, " ".join(stem(w) for w in words), limit=limit, prefix=True)
     return merge_close([moment_of_hit(hit, duration_s) for hit in hits])
 
 

@@ -10,6 +10,7 @@ from core_model.index.retrieval import (
     fuse_rankings,
     merge_close,
     spread_moments,
+    stem,
     text_moments,
 )
 from core_model.store.index_records import Caption, Cue
@@ -112,3 +113,17 @@ def test_spread_moments_cover_the_video_evenly_inside_it():
     assert [(m.start_s, m.end_s) for m in moments] == [(17.5, 27.5), (62.5, 72.5), (107.5, 117.5), (152.5, 162.5)]
     assert spread_moments(0.0, 4) == []
     assert all(0 <= m.start_s < m.end_s <= 6.0 for m in spread_moments(6.0, 4))
+
+
+@pytest.mark.parametrize(("word", "stemmed"), [("dancing", "danc"), ("castles", "castl"), ("speech", "speech"),
+                                                ("sings", "sing"), ("cake", "cake"), ("parties", "part")])
+def test_words_are_cut_to_a_stem_that_keeps_four_letters(word, stemmed):
+    assert stem(word) == stemmed
+
+
+def test_a_question_finds_another_form_of_the_word_said(store):
+    store.add_cues(FINGERPRINT, [Cue(120.0, 122.0, "Everyone is dancing now")], until_s=PARTY_DURATION_S,
+                   done=True, source="sidecar")
+    moments = text_moments(store, FINGERPRINT, "when do they dance?", PARTY_DURATION_S)
+    assert moments and _covers(moments[0], 121.0)
+    assert _covers(text_moments(store, FINGERPRINT, "the cakes", PARTY_DURATION_S)[0], 60.0)
