@@ -107,7 +107,8 @@ def test_a_segment_question_on_an_indexed_video_stays_a_segment_question(tmp_pat
     assert all(10.0 - 0.5 <= t <= 20.0 + 0.5 for t in answer["frame_timestamps_s"])
 
 
-def test_a_long_video_with_nothing_said_is_looked_at_in_spread_moments(tmp_path, long_scene_video, tiny_vlm_dir):  # noqa: F811
+def test_a_long_video_with_nothing_said_is_looked_at_in_spread_moments(tmp_path, long_scene_video,  # noqa: F811
+                                                                        tiny_vlm_dir):
     answer = _ask(long_scene_video, "what colours are on screen?", tiny_vlm_dir, tmp_path)
     assert "has no index yet" in answer["stderr"]
     assert "vidi: notice: nothing in the video's transcript matched the question" in answer["stderr"]
