@@ -26,6 +26,7 @@ from core_model.backends.base import (
 from core_model.chat_session import ChatSession
 from core_model.chat_session import Exchange as Recording
 from core_model.errors import StoreError, user_message
+from core_model.index.whole_video import plan_if_indexed
 from desktop_app.chat.evidence import evidence_of, spread
 from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
 from desktop_app.status_text import model_text, run_summary
@@ -269,11 +270,33 @@ class SessionController(QObject):
         exchange = self._exchange_for(request_id, text, media)
         self.exchange_added.emit(exchange)
         recording, conversation = self._record_question(text, media)
+        request_media, options = tuple(media), self.options
+        whole_video = self._whole_video_turn(text, media)
+        if whole_video is not None:  # an indexed video: the moments that matter instead of the whole file
+            turn, options = whole_video
+            conversation, request_media = (*conversation[:-1], turn), turn.media
         self._live[request_id] = _Live(exchange, self.video_path, recording)
-        self.client.submit(ChatRequest(request_id, self.spec, conversation, tuple(media), self.options))
+        self.client.submit(ChatRequest(request_id, self.spec, conversation, request_media, options))
         self._update_queue()
         self._emit_asked_segments()
         return request_id
+
+    def _whole_video_turn(self, text: str, media: list) -> tuple[Turn, GenerationOptions] | None:
+        """For a question about the whole of an indexed video: the turn that re-watches the moments that matter
+        (core_model.index.whole_video) and the options sharing the frames among them. None otherwise."""
+        whole = [m for m in media if isinstance(m, SegmentRef) and m.start_s is None and m.end_s is None]
+        if not whole or self.store is None:
+            return None
+        try:
+            plan = plan_if_indexed(self.store.path, whole[0].path, text, duration_s=self.duration_ms / 1000,
+                                   num_frames=self.options.num_frames, include_audio=whole[0].include_audio)
+        except Exception:  # noqa: BLE001  (no index to use: the whole file in one pass, as before)
+            log.warning("planning a whole-video question failed", exc_info=True)
+            return None
+        if plan is None:
+            return None
+        plan.attach([m for m in media if m is not whole[0]])
+        return plan.one_call_turn(), plan.options_for(self.options)
 
     def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
         media: list = []

@@ -19,6 +19,14 @@ Arguments
     --json (print nothing while streaming; one JSON object at the end: answer, model, frames' timestamps,
     timings, chat id).
 
+Without --start/--end, a question is about the whole video (core_model.cli.ask_whole_video): on an indexed video
+(see `vidi index`) the moments that matter are found in its transcript and captions and re-watched (frames + sound),
+and the answer cites times as M:SS; "summarise"-type questions are answered from its chapters. The sources follow the
+answer ("Sources:" lines; with --json, ``sources``: a list of {"start_s", "end_s", "why"}, and ``answered_from``:
+"moments", "summary", "segment" or "images"). A video up to a minute long without an index is answered in one pass
+over the whole file; a longer one is indexed first (transcript and scenes, with a notice on stderr); an existing
+index is never rebuilt by a question.
+
 Every exchange is recorded in the conversation store through core_model.chat_session (a new chat per call;
 $VIDI_DATA_DIR overrides its folder): the question and a pending answer before the model loads, the answer's
 status (complete, stopped, or failed with its error) after. Bad arguments
@@ -152,6 +160,13 @@ def run(args: argparse.Namespace) -> int:
     for image in args.image:
         _check_image(image)
         media.append(ImageRef(str(Path(image).resolve())))
+    plan = None
+    if video is not None and args.start is None and args.end is None:
+        # the whole video: from its index (moments or chapters), indexing a long one first; a short one without
+        # an index stays one pass over the file
+        from core_model.cli.ask_whole_video import whole_video_plan
+
+        plan = whole_video_plan(video, question, duration_s, num_frames=args.frames, include_audio=not args.no_audio)
 
     server = remote_cli.chosen_server(args)
     model = remote_cli.remote_model(server, args.model) if server else (args.model or _default_model(args.device))
@@ -159,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         # checks that need no model come first (above; a bad --model folder here), then the question is recorded,
         # then the model loads: a kill while it loads keeps the question (see _ask_and_record)
         backend = _backend_for(model, args.device, args.load_in_4bit)
-        return _ask_and_record(args, backend, model, question, media, video, duration_s)
+        return _ask_and_record(args, backend, model, question, media, video, duration_s, plan)
 
 
 def _default_model(device: str) -> str:
@@ -251,14 +266,14 @@ def _terminal_progress(backend):
     return report
 
 
-def _ask_and_record(args, backend, model, question, media, video, duration_s) -> int:
+def _ask_and_record(args, backend, model, question, media, video, duration_s, plan=None) -> int:
     """Record the question (before the model loads), load, answer, and record how the answer ended.
 
     Any failure while loading or answering is saved as a failed answer with its message and reaches ``main`` as a
     VidiError (one line, exit code 2). A store that fails mid-answer does not stop the answer: it is printed, then
     the StoreError is reported (exit code 2).
     """
-    from core_model.backends import GenerationOptions
+    from core_model.backends import GenerationOptions, SegmentRef
     from core_model.chat_session import ChatSession
     from core_model.errors import VidiError, as_vidi_error
     from core_model.store import ConversationStore
@@ -267,13 +282,25 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s) ->
     with ConversationStore() as store:  # a StoreError here: one line, nothing asked, the model never loads
         video_id = store.add_video(video, duration_s=duration_s).id if video else None
         session = ChatSession.start(store, video_id, title=question[:80])
-        conversation = session.conversation_for(question, media)
-        exchange = session.ask(question, media, model_id=backend.model_id, run_info=lambda: asdict(backend.last_run))
+        if plan is None:
+            conversation = session.conversation_for(question, media)
+            pieces = lambda: backend.answer(conversation, options)  # noqa: E731
+            exchange = session.ask(question, media, model_id=backend.model_id,
+                                   run_info=lambda: asdict(backend.last_run))
+        else:
+            from core_model.index.whole_video import answer_whole_video
+
+            images = [m for m in media if not isinstance(m, SegmentRef)]
+            plan.attach(images)
+            history = session.history()
+            pieces = lambda: answer_whole_video(plan, backend, options, history=history)  # noqa: E731
+            exchange = session.ask(question, [*plan.recorded_media(), *images], model_id=backend.model_id,
+                                   segment=media[0], run_info=lambda: asdict(backend.last_run))
         try:
             with exchange:  # any exception below finishes the answer as failed (Ctrl+C: stopped)
                 load_s = _load(backend)
                 try:
-                    for piece in backend.answer(conversation, options):
+                    for piece in pieces():
                         exchange.append(piece)
                         if not args.json:
                             sys.stdout.write(piece)
@@ -293,10 +320,16 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s) ->
 
     if args.json:
         answer = exchange.text
-        print(json.dumps(_json_result(args, backend, model, answer, video, media, exchange.chat_id, load_s),
-                         ensure_ascii=False))
+        result = _json_result(args, backend, model, answer, video, media, exchange.chat_id, load_s)
+        result["answered_from"] = plan.kind if plan is not None else ("segment" if video else "images")
+        result["sources"] = [source.as_json() for source in plan.sources] if plan is not None else []
+        print(json.dumps(result, ensure_ascii=False))
     else:
         sys.stdout.write("\n")
+        if plan is not None:
+            from core_model.cli.ask_whole_video import source_lines
+
+            sys.stdout.write("".join(line + "\n" for line in source_lines(plan)))
     if exchange.save_error is not None:
         raise exchange.save_error  # the answer was shown; say once that it was not kept
     return 0

@@ -174,13 +174,14 @@ class IndexStore:
         rows = self._query_all("SELECT * FROM chapters WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
         return [Chapter(r["start_s"], r["end_s"], r["title"], r["summary"]) for r in rows]
 
-    def search_text(self, fingerprint: str, query: str, limit: int = 10) -> list[TextHit]:
+    def search_text(self, fingerprint: str, query: str, limit: int = 10, *, prefix: bool = False) -> list[TextHit]:
         """Cues and captions of one video matching any word of ``query``, best first (FTS5 BM25).
 
         The query is taken as plain words (FTS5 syntax in it is not interpreted), so any text the user typed is
-        a valid search.
+        a valid search. ``prefix``: each word also matches the words it begins (a stem such as "danc" finds
+        "dance" and "dancing").
         """
-        match = fts_query(query)
+        match = fts_query(query, prefix=prefix)
         if not match:
             return []
         rows = self._query_all(
@@ -222,11 +223,12 @@ class IndexStore:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def fts_query(text: str) -> str:
+def fts_query(text: str, prefix: bool = False) -> str:
     """An FTS5 MATCH expression for plain words: each word quoted (so AND/OR/NEAR/quotes/stars are just words),
-    any of them matching."""
+    any of them matching; ``prefix``: as the start of a word (``"danc"*``)."""
     words = _WORD.findall(text)
-    return " OR ".join(f'"{word}"' for word in words)
+    star = "*" if prefix else ""
+    return " OR ".join(f'"{word}"{star}' for word in words)
 
 
 def _check_part(part: str) -> None:

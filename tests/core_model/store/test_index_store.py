@@ -47,6 +47,9 @@ def test_text_search_ranks_cues_and_captions_of_that_video_only(index):
     assert index.search_text(FP, 'castle" OR NEAR( *') != []  # FTS5 syntax in what the user typed is just words
     assert index.search_text(FP, "  ...  ") == []
     assert fts_query('a "b" c*') == '"a" OR "b" OR "c"'
+    assert fts_query("cast lun", prefix=True) == '"cast"* OR "lun"*'
+    assert [h.start_s for h in index.search_text(FP, "lun", prefix=True)] == [20.0]
+    assert index.search_text(FP, "lun") == []
 
 
 def test_resetting_a_part_forgets_its_rows_and_their_search_entries(index):
