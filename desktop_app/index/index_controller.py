@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 class IndexController(QObject):
     state_changed = Signal(str, str)  # the status line ("Indexed: transcript, scenes"), its tooltip
-    transcript_changed = Signal(list)  # [Cue] of the open video
+    video_opened = Signal(str)  # path: a different video's index is shown from now on
+    transcript_changed = Signal(list, bool)  # [Cue] of the open video, whether its transcript is built
     chapters_changed = Signal(list)  # [Chapter] of the open video
     progress_changed = Signal(str, int)  # text, percent of the part being built
     running_changed = Signal(bool)
@@ -53,6 +54,7 @@ class IndexController(QObject):
         from core_model.store.fingerprint import fingerprint_file
 
         self.video = str(path)
+        self.video_opened.emit(self.video)
         try:
             self.fingerprint = fingerprint_file(path)
         except OSError as exc:
@@ -74,14 +76,15 @@ class IndexController(QObject):
             except Exception as exc:  # noqa: BLE001  (a damaged database: the video still plays)
                 log.warning("reading the index failed", exc_info=True)
                 self.state_changed.emit("Index unavailable", user_message(exc))
-                self.transcript_changed.emit([])
+                self.transcript_changed.emit([], False)
                 self.chapters_changed.emit([])
                 return
         built = any(state.state != "missing" for state in self.parts.values())
         notices = any(state.notice for state in self.parts.values())
         self.state_changed.emit(index_state_text(self.parts),
                                 index_state_details(self.parts if built or notices else None))
-        self.transcript_changed.emit(list(self.cues))
+        transcript = self.parts.get("transcript")
+        self.transcript_changed.emit(list(self.cues), transcript is not None and transcript.done)
         self.chapters_changed.emit(list(self.chapters))
 
     # ---- building -----------------------------------------------------------------------------------------

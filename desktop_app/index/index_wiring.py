@@ -43,7 +43,8 @@ def wire_index(window, transcript: TranscriptPane, status: IndexStatus, index: I
     index.running_changed.connect(status.set_running)
     index.running_changed.connect(a.stop_index.setEnabled)
     index.transcript_changed.connect(transcript.set_cues)
-    index.transcript_changed.connect(lambda cues: a.export_transcript.setEnabled(bool(cues)))
+    index.transcript_changed.connect(lambda cues, _done: a.export_transcript.setEnabled(bool(cues)))
+    index.video_opened.connect(lambda _path: transcript.find_box.clear())  # a search is about one video
     index.chapters_changed.connect(window.timeline.set_chapters)
     index.message.connect(lambda text, is_error: window.statusBar().showMessage(text, 12000 if is_error else 8000))
     transcript.seek_requested.connect(window.video.seek_to_ms)

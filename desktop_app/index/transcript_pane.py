@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
 from desktop_app.timefmt import format_clock_s
 
 NO_TRANSCRIPT = "No transcript yet. Index this video (Index ▸ Index this video, Ctrl+I) to read what is said."
+NOTHING_SAID = "Nothing is said in this video: it has no subtitles and no speech was heard."
 
 
 class TranscriptPane(QWidget):
@@ -56,8 +57,9 @@ class TranscriptPane(QWidget):
         self.set_cues([])
 
     # ---- state in -----------------------------------------------------------------------------------------
-    def set_cues(self, cues: list) -> None:
-        """Show ``cues`` (Cue records, in time order); keeps the find text."""
+    def set_cues(self, cues: list, transcript_done: bool = False) -> None:
+        """Show ``cues`` (Cue records, in time order); keeps the find text. ``transcript_done``: the transcript is
+        built, so no cues means nothing is said (rather than "not indexed yet")."""
         self._cues = list(cues)
         self._starts_ms = [round(c.start_s * 1000) for c in self._cues]
         self._current_row = -1
@@ -68,6 +70,7 @@ class TranscriptPane(QWidget):
             item.setToolTip(f"{format_clock_s(cue.start_s)} – {format_clock_s(cue.end_s)}: click to go there")
             self.lines.addItem(item)
         has_cues = bool(self._cues)
+        self.empty_label.setText(NOTHING_SAID if transcript_done else NO_TRANSCRIPT)
         self.lines.setVisible(has_cues)
         self.empty_label.setVisible(not has_cues)
         self.export_button.setEnabled(has_cues)

@@ -55,10 +55,13 @@ def _build(conn, stop_event, video, db_path, chapter_model, asr_model) -> IndexO
         except VidiError as exc:
             # The chapter model could not be loaded (not downloaded, no memory): the transcript and the scenes
             # are built and usable all the same, so the build is reported with chapters skipped, not failed.
-            parts = store.parts(fingerprint_file(video))
+            fingerprint = fingerprint_file(video)
+            parts = store.parts(fingerprint)
             if not (parts["transcript"].done and parts["scenes"].done) or parts["chapters"].done:
                 raise
-            return IndexOutcome(skipped={"chapters": user_message(exc)})
+            notice = user_message(exc)
+            store.set_part(fingerprint, "chapters", "missing", notice=notice)  # kept: the state's tooltip says why
+            return IndexOutcome(skipped={"chapters": notice})
         return IndexOutcome(tuple(report.built), dict(report.skipped), report.stopped)
 
 

@@ -15,6 +15,7 @@ from core_model.store.fingerprint import fingerprint_file
 from core_model.store.index_records import Chapter, Cue
 from core_model.store.index_store import IndexStore
 from desktop_app.index.index_wiring import choose_export_file, index_db_path
+from desktop_app.index.transcript_pane import NO_TRANSCRIPT, NOTHING_SAID
 from tests.desktop_app.conftest import open_video_and_wait
 from tests.fixtures.index_media import SUBTITLE_SRT, write_scene_video
 
@@ -75,6 +76,7 @@ def test_index_action_builds_in_a_child_process_and_shows_transcript_and_state(q
     # "fake-model" titles no chapter: chapters are skipped with the reason, the rest is usable
     assert "chapters skipped" in window.statusBar().currentMessage()
     assert "fake-model" in window.statusBar().currentMessage()
+    assert "chapters: not built (Model 'fake-model' is not a folder" in status.state_label.toolTip()
     assert [c.text for c in window.transcript.cues()] == ["Hello there", "The castle is old and tall"]
     assert window.transcript.lines.item(1).text() == "0:02   The castle is old and tall"
     assert window.actions_.export_transcript.isEnabled()
@@ -91,7 +93,8 @@ def _store_index(window, video: Path, cues: list[Cue], chapters: list[Chapter]) 
         store.replace_chapters(fingerprint, chapters, model_id="tiny")
 
 
-def test_an_indexed_video_shows_its_transcript_and_chapters_on_opening(qtbot, make_window, subtitled_scenes):
+def test_an_indexed_video_shows_its_transcript_and_chapters_on_opening(qtbot, make_window, subtitled_scenes,
+                                                                       gui_video):
     window = make_window()
     cues = [Cue(0.5, 1.5, "Hello there"), Cue(2.0, 3.25, "The castle is old and tall"),
             Cue(7.0, 9.0, "Grandma gives her speech")]
@@ -129,6 +132,14 @@ def test_an_indexed_video_shows_its_transcript_and_chapters_on_opening(qtbot, ma
     assert pane.visible_rows() == [] and pane.count_label.text() == "No line matches"
     pane.find_box.clear()
     assert pane.visible_rows() == [0, 1, 2]
+
+    # another video: its own (empty) index, and the search, which was about the first one, is cleared
+    pane.find_box.setText("castle")
+    open_video_and_wait(qtbot, window, gui_video)
+    qtbot.waitUntil(lambda: window.index.video == str(gui_video.resolve()))
+    assert pane.find_box.text() == "" and pane.cues() == [] and window.timeline.chapters() == []
+    assert window.index_status.state_label.text() == "Not indexed"
+    assert pane.empty_label.text() == NO_TRANSCRIPT
 
 
 def test_export_writes_srt_and_vtt_and_refuses_other_names_in_one_line(qtbot, make_window, subtitled_scenes,
@@ -173,6 +184,7 @@ def test_stop_keeps_what_was_built_and_indexing_again_resumes_there(qtbot, make_
     first = progress.of("scenes")[0]
     assert first.position_s == pytest.approx(scenes.done_until_s)  # went on where it stopped
     assert window.index_status.state_label.text() == "Indexed: transcript, scenes"
+    assert window.transcript.empty_label.text() == NOTHING_SAID  # no sound, no subtitles: built, and empty
 
 
 def test_closing_the_window_ends_the_index_process(qtbot, make_window, long_scenes):
