@@ -1,5 +1,5 @@
-"""The index's corner of the status bar: the open video's state ("Indexed: transcript, scenes" / "Not indexed"),
-and while a build runs, its progress bar with the part, percent and ETA, and a button to stop it."""
+"""The index's corner of the status bar: the open video's state ("Indexed: transcript, scenes" / "Not indexed")
+and an Index button; while a build runs, in their place, its progress (part, percent, ETA) and a Stop button."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ class IndexStatus(QWidget):
         self.state_label.setToolTip(details)
 
     def set_running(self, running: bool) -> None:
+        """While a build runs its progress line says what is being built: the state line makes room for it
+        (a 900 px wide window has no room for both)."""
+        self.state_label.setVisible(not running)
         self.progress_bar.setVisible(running)
         self.progress_label.setVisible(running)
         self.stop_button.setVisible(running)

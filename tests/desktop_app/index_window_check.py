@@ -108,7 +108,10 @@ def main(out_dir: str) -> dict:
         _shot(window, out / "index-building-900x600.png")
         window.actions_.stop_index.trigger()
         _wait(app, lambda: not window.index.is_running(), 30)
+        _pause(app, 0.5)
         report["after_stop"] = window.index_status.state_label.text()
+        report["cut_after_stop"] = _cut_widgets(window.index_status)
+        _shot(window, out / "index-stopped-900x600.png")
     finally:
         window.shutdown()
     return report

@@ -65,6 +65,7 @@ def test_index_action_builds_in_a_child_process_and_shows_transcript_and_state(q
     window.actions_.index_video.trigger()
     assert window.index.is_running()
     assert status.progress_bar.isVisibleTo(status) and status.stop_button.isVisibleTo(status)
+    assert not status.state_label.isVisibleTo(status)  # the progress line says what is built meanwhile
     child = window.index.job._process
     _wait_idle(qtbot, window)
 
@@ -73,6 +74,7 @@ def test_index_action_builds_in_a_child_process_and_shows_transcript_and_state(q
     assert any(t.startswith("Indexing scenes (2/3)") for t in texts)
     assert status.state_label.text() == "Indexed: transcript, scenes"
     assert not status.progress_bar.isVisibleTo(status) and status.index_button.isVisibleTo(status)
+    assert status.state_label.isVisibleTo(status)
     # "fake-model" titles no chapter: chapters are skipped with the reason, the rest is usable
     assert "chapters skipped" in window.statusBar().currentMessage()
     assert "fake-model" in window.statusBar().currentMessage()
