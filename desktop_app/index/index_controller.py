@@ -118,7 +118,10 @@ class IndexController(QObject):
             self._part_in_progress = progress.part
             if self.job.video == self.video:
                 self.reload()
-        self.progress_changed.emit(progress_text(progress), round(progress.fraction * 100))
+        text = progress_text(progress)
+        if self.job.video != self.video:  # the build goes on for a video that is no longer the open one
+            text = f"{Path(self.job.video or '').name}: {text}"
+        self.progress_changed.emit(text, round(progress.fraction * 100))
 
     def _on_finished(self, outcome) -> None:
         self.reload()
