@@ -237,3 +237,21 @@ def test_the_chosen_model_titles_chapters_that_the_timeline_marks(qtbot, make_wi
     marks = window.timeline.chapters()
     assert len(marks) == 1 and (marks[0].start_ms, marks[0].end_ms) == (0, 12000) and marks[0].title
     assert window.index.parts["chapters"].model_id
+
+
+def test_a_build_goes_on_when_another_video_is_opened_and_names_its_video(qtbot, make_window, long_scenes,
+                                                                           gui_video):
+    window = make_window()
+    open_video_and_wait(qtbot, window, long_scenes)
+    progress = _Progress(window)
+    window.actions_.index_video.trigger()
+    open_video_and_wait(qtbot, window, gui_video)
+    qtbot.waitUntil(lambda: window.index.video == str(gui_video.resolve()), timeout=10000)
+    assert window.index.is_running()
+    window.actions_.index_video.trigger()  # one build at a time
+    assert window.statusBar().currentMessage() == "long.mp4 is being indexed: stop it first."
+    qtbot.waitUntil(lambda: bool(progress.of("scenes")), timeout=BUILD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.index_status.progress_label.text().startswith("long.mp4: Indexing"), timeout=5000)
+    window.actions_.stop_index.trigger()
+    _wait_idle(qtbot, window)
+    assert window.index_status.state_label.text() == "Not indexed"  # the open video's state, not long.mp4's
