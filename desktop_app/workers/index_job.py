@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import pickle
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -98,8 +99,8 @@ class IndexJob(QObject):
                     message = user_message(from_wire(payload))
                     self._end(lambda: self.failed.emit(message))
                     return
-        except (EOFError, OSError):
-            pass  # the child is gone: said below
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass  # the child is gone (perhaps in the middle of a message): said below
         if not process.is_alive():
             code = process.exitcode
             log.warning("the index process ended without a result (exit code %s)", code)

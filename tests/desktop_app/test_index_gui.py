@@ -255,3 +255,43 @@ def test_a_build_goes_on_when_another_video_is_opened_and_names_its_video(qtbot,
     window.actions_.stop_index.trigger()
     _wait_idle(qtbot, window)
     assert window.index_status.state_label.text() == "Not indexed"  # the open video's state, not long.mp4's
+
+
+def test_a_killed_index_process_is_one_line_and_indexing_again_goes_on(qtbot, make_window, long_scenes):
+    import os
+    import signal
+
+    window = make_window()
+    open_video_and_wait(qtbot, window, long_scenes)
+    progress = _Progress(window)
+    window.actions_.index_video.trigger()
+    qtbot.waitUntil(lambda: any(p.position_s > 0 for p in progress.of("scenes")), timeout=BUILD_TIMEOUT_MS)
+    os.kill(window.index.job._process.pid, signal.SIGKILL)  # as the out-of-memory killer would
+    _wait_idle(qtbot, window)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Indexing failed: The indexing process ended unexpectedly (exit code -9)")
+    assert "\n" not in message
+    done_until_s = window.index.parts["scenes"].done_until_s
+    assert window.index.parts["scenes"].state == "partial"
+
+    progress.reports.clear()
+    window.actions_.index_video.trigger()
+    _wait_idle(qtbot, window)
+    assert progress.of("scenes")[0].position_s == pytest.approx(done_until_s)
+    assert window.index_status.state_label.text() == "Indexed: transcript, scenes"
+
+
+def test_hovering_a_chapter_on_the_timeline_names_it(qtbot, make_window, subtitled_scenes):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    window = make_window()
+    _store_index(window, subtitled_scenes, [Cue(0.5, 1.5, "Hello there")],
+                 [Chapter(0.0, 6.0, "Arrival at the castle", ""), Chapter(6.0, 12.0, "The speech", "")])
+    open_video_and_wait(qtbot, window, subtitled_scenes)
+    timeline = window.timeline
+    y = timeline.height() // 2
+    QTest.mouseMove(timeline, QPoint(round(timeline.x_for_ms(9000)), y))
+    assert timeline.toolTip() == "Chapter: The speech"
+    QTest.mouseMove(timeline, QPoint(round(timeline.x_for_ms(1000)), y))
+    assert timeline.toolTip() == "Chapter: Arrival at the castle"
