@@ -61,7 +61,7 @@ def main(out_dir: str) -> dict:
     video = write_scene_video(out / "castle-tour.mp4", [200, 200, 250, 200, 250, 150, 250], fps=25, width=320,
                               height=180)
     (out / "castle-tour.srt").write_text(_srt(TOUR_SRT), encoding="utf-8")
-    long_video = write_scene_video(out / "wedding.mp4", [400] * 15, fps=20, width=64, height=48)
+    long_video = write_scene_video(out / "wedding.mp4", [100] * 60, fps=20, width=64, height=48)
     app = QApplication([])
     settings = Settings.for_file(out / "settings.ini")
     settings.set_value(Key.MODEL, "fake-model")

@@ -32,8 +32,9 @@ def subtitled_scenes(tmp_path) -> Path:
 
 @pytest.fixture
 def long_scenes(tmp_path) -> Path:
-    """300 s at 20 fps, 64x48, no sound: its scenes take seconds to find, so a build can be stopped midway."""
-    return write_scene_video(tmp_path / "long.mp4", [400] * 15, fps=20, width=64, height=48)
+    """300 s at 20 fps, 64x48, no sound, a shot every 5 s: its scenes take seconds to find, so a build can be
+    stopped midway, after some scenes are committed."""
+    return write_scene_video(tmp_path / "long.mp4", [100] * 60, fps=20, width=64, height=48)
 
 
 class _Progress:
@@ -43,6 +44,17 @@ class _Progress:
 
     def of(self, part: str) -> list:
         return [p for p in self.reports if p.part == part]
+
+
+def _wait_for_committed_scenes(qtbot, window, video: Path) -> None:
+    """Until the child has committed some scenes (not only decoded past the first frames)."""
+    fingerprint = fingerprint_file(video)
+
+    def committed() -> bool:
+        with IndexStore(index_db_path(window)) as store:
+            return store.part(fingerprint, "scenes").done_until_s > 0
+
+    qtbot.waitUntil(committed, timeout=BUILD_TIMEOUT_MS)
 
 
 def _wait_idle(qtbot, window, timeout_ms: int = BUILD_TIMEOUT_MS) -> None:
@@ -170,7 +182,7 @@ def test_stop_keeps_what_was_built_and_indexing_again_resumes_there(qtbot, make_
     open_video_and_wait(qtbot, window, long_scenes)
     progress = _Progress(window)
     window.actions_.index_video.trigger()
-    qtbot.waitUntil(lambda: any(p.position_s > 0 for p in progress.of("scenes")), timeout=BUILD_TIMEOUT_MS)
+    _wait_for_committed_scenes(qtbot, window, long_scenes)
     window.actions_.stop_index.trigger()
     assert window.index_status.progress_label.text().startswith("Stopping")
     _wait_idle(qtbot, window)
@@ -265,7 +277,7 @@ def test_a_killed_index_process_is_one_line_and_indexing_again_goes_on(qtbot, ma
     open_video_and_wait(qtbot, window, long_scenes)
     progress = _Progress(window)
     window.actions_.index_video.trigger()
-    qtbot.waitUntil(lambda: any(p.position_s > 0 for p in progress.of("scenes")), timeout=BUILD_TIMEOUT_MS)
+    _wait_for_committed_scenes(qtbot, window, long_scenes)
     os.kill(window.index.job._process.pid, signal.SIGKILL)  # as the out-of-memory killer would
     _wait_idle(qtbot, window)
     message = window.statusBar().currentMessage()
