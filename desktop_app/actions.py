@@ -40,6 +40,11 @@ class WindowActions(QObject):
         self.record = self._action("&Record a voice question", "Ctrl+R", "mic")
         self.load_model = self._action("&Load the model now", "Ctrl+L")
         self.focus_question = self._action("Write a question", "Ctrl+K")
+        self._group = "Index"
+        self.index_video = self._action("&Index this video", "Ctrl+I")
+        self.stop_index = self._action("S&top indexing", None)
+        self.show_transcript = self._action("Show the &transcript", "Ctrl+T")
+        self.export_transcript = self._action("&Export the transcript (SRT / VTT)…", None)
         self._group = "View"
         self.theme_system = self._action("Follow the &system", None, checkable=True)
         self.theme_light = self._action("&Light", None, checkable=True)

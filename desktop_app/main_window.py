@@ -11,13 +11,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QSplitter
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMenu, QSplitter, QTabWidget
 
 from core_model.backends.base import Capabilities, GenerationOptions
 from desktop_app.actions import WindowActions
 from desktop_app.audio_recorder import Recorder, RecorderError
 from desktop_app.chat.chat_pane import ChatPane
 from desktop_app.chat.composer import split_dropped_paths
+from desktop_app.index.index_status import IndexStatus
+from desktop_app.index.index_wiring import create_index_controller, wire_index
+from desktop_app.index.transcript_pane import TranscriptPane
 from desktop_app.model_choice import ModelChoice
 from desktop_app.player.video_player import STEP_MS
 from desktop_app.resources import icon
@@ -54,6 +57,8 @@ class MainWindow(QMainWindow):
         self._init_menus()
         self._init_status_bar()
         self._init_signals()
+        self.index = create_index_controller(self)
+        wire_index(self, self.transcript, self.index_status, self.index)
         self.model_choice = ModelChoice(self)
         self.apply_settings()
         self._restore_geometry()
@@ -66,7 +71,11 @@ class MainWindow(QMainWindow):
         self.chat.composer.set_paste_folder(self.data_folder / "attachments")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.video)
-        self.splitter.addWidget(self.chat)
+        self.transcript = TranscriptPane(self)
+        self.side_tabs = QTabWidget(self)  # the transcript beside the chat
+        self.side_tabs.addTab(self.chat, "Chat")
+        self.side_tabs.addTab(self.transcript, "Transcript")
+        self.splitter.addWidget(self.side_tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -95,6 +104,9 @@ class MainWindow(QMainWindow):
         chat_menu = bar.addMenu("&Chat")
         for action in (a.new_chat, a.delete_chat, a.stop, a.attach, a.record, a.focus_question, a.load_model):
             chat_menu.addAction(action)
+        index_menu = bar.addMenu("&Index")
+        for action in (a.index_video, a.stop_index, a.show_transcript, a.export_transcript):
+            index_menu.addAction(action)
         view_menu = bar.addMenu("&View")
         theme_menu = view_menu.addMenu("&Theme")
         for action in (a.theme_system, a.theme_light, a.theme_dark):
@@ -107,6 +119,8 @@ class MainWindow(QMainWindow):
     def _init_status_bar(self) -> None:
         self.model_label = QLabel("No model chosen", self)
         self.device_label = QLabel("", self)
+        self.index_status = IndexStatus(self.actions_.index_video, self.actions_.stop_index, self)
+        self.statusBar().addPermanentWidget(self.index_status)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.device_label)
 
@@ -235,6 +249,7 @@ class MainWindow(QMainWindow):
         self.chat.set_duration_s(info.duration_s)
         self.chat.composer.set_video_open(True)
         self.controller.open_video(path, info.duration_s, has_sound=bool(info.has_audio))
+        self.index.open_video(path)
         self._update_audio_toggle()
         self.thumbnails.request_strip(path, NUM_STRIP_TILES)
         self.setWindowTitle(f"{Path(path).name} — Vidi")
@@ -409,6 +424,7 @@ class MainWindow(QMainWindow):
             except Exception:  # noqa: BLE001
                 log.warning("stopping the recording failed", exc_info=True)
         self.player.unload()
+        self.index.shutdown()  # a build under way keeps what it built; its process ends here
         self.controller.shutdown()
         worker_done = self.controller.client.shutdown(1800)
         thumbs_done = self.thumbnails.shutdown(200 if not worker_done else 1000)

@@ -1,4 +1,5 @@
-"""The painted timeline: a thumbnail strip, a time ruler, the playhead, the segment selection and asked segments.
+"""The painted timeline: a thumbnail strip, a time ruler, the playhead, the segment selection, asked segments and
+chapter markers with their titles (chapter_marks.py).
 
 Times are int milliseconds. The widget holds its own small state (duration, position, selection, thumbnails,
 marks) and reports what the user does through intent signals; it never reads its parent.
@@ -16,6 +17,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from desktop_app.timefmt import format_clock_s
+from desktop_app.timeline.chapter_marks import ChapterMark, chapter_at_ms, paint_chapters
 
 RULER_H = 16
 STRIP_H = 48
@@ -35,6 +37,7 @@ class _Drag(Enum):
 
 
 class TimelineWidget(QWidget):
+    _HELP = "Click to seek · drag to select a segment · drag its handles to resize it"
     seek_requested = Signal(int)  # position_ms
     selection_changed = Signal(int, int)  # start_ms, end_ms
     selection_cleared = Signal()  # the whole video is selected
@@ -46,6 +49,7 @@ class TimelineWidget(QWidget):
         self._selection: tuple[int, int] | None = None
         self._thumbnails: list[QImage] = []
         self._asked: list[tuple[int, int]] = []
+        self._chapters: list[ChapterMark] = []
         self._drag = _Drag.NONE
         self._press_x = 0.0
         self._press_selection: tuple[int, int] | None = None
@@ -53,7 +57,7 @@ class TimelineWidget(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.setToolTip("Click to seek · drag to select a segment · drag its handles to resize it")
+        self.setToolTip(self._HELP)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(600, RULER_H + STRIP_H + MARKS_H + 6)
@@ -85,6 +89,14 @@ class TimelineWidget(QWidget):
     def asked_segments(self) -> list[tuple[int, int]]:
         return list(self._asked)
 
+    def set_chapters(self, chapters: list) -> None:
+        """Show chapter markers: records with ``start_s``, ``end_s`` and ``title`` (the index's Chapter)."""
+        self._chapters = [ChapterMark(round(c.start_s * 1000), round(c.end_s * 1000), c.title) for c in chapters]
+        self.update()
+
+    def chapters(self) -> list[ChapterMark]:
+        return list(self._chapters)
+
     def selection_ms(self) -> tuple[int, int] | None:
         return self._selection
 
@@ -114,6 +126,7 @@ class TimelineWidget(QWidget):
         self._selection = None
         self._thumbnails = []
         self._asked = []
+        self._chapters = []
         self.update()
 
     # ---- geometry -----------------------------------------------------------------------------------------
@@ -155,6 +168,8 @@ class TimelineWidget(QWidget):
                 _Drag.MOVE: Qt.CursorShape.OpenHandCursor,
             }.get(hit, Qt.CursorShape.ArrowCursor)
             self.setCursor(shape)
+            chapter = chapter_at_ms(self._chapters, self.ms_for_x(x))
+            self.setToolTip(f"Chapter: {chapter.title}" if chapter else self._HELP)
             return
         time_ms = self.ms_for_x(x)
         if self._drag == _Drag.SEEK_OR_CREATE and abs(x - self._press_x) >= DRAG_START_PX:
@@ -204,6 +219,7 @@ class TimelineWidget(QWidget):
         strip = self._strip_rect()
         self._paint_ruler(painter, palette, strip)
         self._paint_strip(painter, palette, strip)
+        paint_chapters(painter, strip, self._chapters, self.x_for_ms)
         self._paint_asked(painter, strip)
         self._paint_selection(painter, palette, strip)
         self._paint_playhead(painter, palette, strip)
