@@ -43,7 +43,7 @@ def test_index_then_transcript_and_chapters(tmp_path, tour, tiny_vlm_dir):
     assert built.returncode == 0, built.stderr
     assert "transcript: 2 lines from tour.srt (built now)" in built.stdout
     assert "scenes: 7 scenes (built now)" in built.stdout
-    assert "captions: skipped: not built by this version" in built.stdout
+    assert "captions: 7 captions by" in built.stdout and "(built now)" in built.stdout
     assert "chapters: 1 chapter titled by" in built.stdout
     assert "scenes 2/5 [" in built.stderr and "100%" in built.stderr  # the progress bar, on stderr
 
