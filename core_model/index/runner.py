@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from core_model.errors import MediaError, UsageError
+from core_model.index import keyframes
 from core_model.index.captions import caption_video, caption_windows
 from core_model.index.chapters import group_scenes, title_chapters
+from core_model.index.keyframes import find_embedding_model
 from core_model.index.progress import PartClock, ProgressCallback
 from core_model.index.scenes import SceneSettings, detect_scenes
 from core_model.index.speech_model import find_speech_model, speech_pull_hint
@@ -286,6 +288,42 @@ def _build_captions(build: _Build) -> str:
     return "done"  # nothing (more) to caption
 
 
+def _build_embeddings(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    if not store.part(fingerprint, "scenes").done:
+        return "waits for the scenes"
+    model = find_embedding_model(build.embed_model, build.manager)
+    if model is None:
+        return f"no image embedding model on this machine: run '{keyframes.PULL_HINT}'"
+    state = store.part(fingerprint, "embeddings")
+    resume = state.state == "partial" and state.model_id == model.model_id
+    start_s = state.done_until_s if resume else 0.0
+    if not resume:
+        store.reset_part(fingerprint, "embeddings")
+    from core_model.index.embeddings import SiglipEmbedder  # torch and transformers: only when frames are embedded
+
+    clock = _clock(build, "embeddings", start_s)
+    clock.report(start_s, f"loading {model.model_id}", force=True)
+    embedder = SiglipEmbedder(model.folder)
+    scenes = [s for s in store.scenes(fingerprint) if s.start_s >= start_s - 1e-3]
+    try:
+        for until_s, times_s, vectors in keyframes.embed_keyframes(build.video, scenes, embedder, build.duration_s,
+                                                                   build.should_stop):
+            done = bool(scenes) and until_s >= scenes[-1].end_s
+            store.add_keyframe_vectors(fingerprint, times_s, vectors, until_s=until_s, done=done,
+                                       model_id=model.model_id, source=str(model.folder))
+            clock.report(until_s, f"keyframes embedded up to {format_clock_s(until_s)}", force=done)
+    finally:
+        embedder.unload()
+    if store.part(fingerprint, "embeddings").done:
+        return "done"
+    if build.should_stop():
+        return "stopped"
+    store.set_part(fingerprint, "embeddings", "done", model_id=model.model_id, source=str(model.folder),
+                   done_until_s=build.duration_s)
+    return "done"
+
+
 def _chapter_model(build: _Build) -> str | None:
     if build.chapter_model:
         return build.chapter_model
@@ -310,5 +348,5 @@ def _clock(build: _Build, part: str, start_s: float) -> PartClock:
 
 _BUILDERS: dict[str, Callable[[_Build], str]] = {
     "transcript": _build_transcript, "scenes": _build_scenes, "captions": _build_captions,
-    "chapters": _build_chapters,
+    "embeddings": _build_embeddings, "chapters": _build_chapters,
 }
