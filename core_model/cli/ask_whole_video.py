@@ -1,7 +1,8 @@
 """``vidi ask VIDEO "question"`` without --start/--end: the whole-video plan, indexing a long video first.
 
 - An indexed video (any part built): the question is planned from its index (core_model.index.whole_video):
-  retrieved moments, or chapters for a summary.
+  retrieved moments (its words through FTS5, its look through the keyframes' SigLIP embeddings, fused by rank), or
+  chapters for a summary.
 - An unindexed video up to ONE_PASS_MAX_S: answered in one pass over the whole file, as before (no plan).
 - A longer unindexed video: its transcript and scenes are indexed now, with a notice and the index's progress bar on
   stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
@@ -23,6 +24,7 @@ def notice(line: str) -> None:
 
 def whole_video_plan(video: str, question: str, duration_s: float, *, num_frames: int, include_audio: bool):
     """The WholeVideoPlan for ``question``, or None when the video is short and unindexed (one pass)."""
+    from core_model.index.keyframes import image_rankings
     from core_model.index.whole_video import ONE_PASS_MAX_S, plan_whole_video_question
     from core_model.store.fingerprint import fingerprint_file
     from core_model.store.index_store import IndexStore
@@ -37,7 +39,8 @@ def whole_video_plan(video: str, question: str, duration_s: float, *, num_frames
         else:
             _say_if_incomplete(path, store.part(fingerprint, "transcript"))
         plan = plan_whole_video_question(path, question, store, duration_s=duration_s, fingerprint=fingerprint,
-                                         num_frames=num_frames, include_audio=include_audio)
+                                         num_frames=num_frames, include_audio=include_audio,
+                                         other_rankings=image_rankings(store, fingerprint, question, duration_s))
     if plan.notice:
         notice(plan.notice)
     return plan

@@ -21,7 +21,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from core_model.errors import ModelsError
-from core_model.index.retrieval import Moment, merge_close
+from core_model.index.retrieval import Moment
 from core_model.store.index_records import Scene
 from core_model.timefmt import format_clock_s
 
@@ -108,6 +108,22 @@ def question_embedder(folder: Path):
     return _LOADED[key]
 
 
+def image_rankings(store, fingerprint: str, question: str, duration_s: float, *, manager=None) -> list[list[Moment]]:
+    """``[image_moments(...)]`` to hand to plan_whole_video_question's ``other_rankings``: [] for a summary question
+    (it is answered from chapters, not moments) and when the keyframes cannot be searched (no embeddings, their
+    model gone or failing to load: the text search still answers; the failure is not the question's)."""
+    from core_model.errors import VidiError
+    from core_model.index.whole_video import is_summary_question
+
+    if is_summary_question(question):
+        return []
+    try:
+        found = image_moments(store, fingerprint, question, duration_s, manager=manager)
+    except VidiError:
+        return []
+    return [found] if found else []
+
+
 def image_moments(store, fingerprint: str, question: str, duration_s: float, *, manager=None,
                   limit: int = IMAGE_LIMIT) -> list[Moment]:
     """Moments around the keyframes whose look is nearest to ``question``, best first. [] when the video has no
@@ -126,11 +142,15 @@ def image_moments(store, fingerprint: str, question: str, duration_s: float, *, 
         return []
     query = question_embedder(folder).embed_texts([question])[0]
     hits = store.search_keyframes(fingerprint, query, model_id=state.model_id, limit=limit)
-    moments = []
-    for rank, (time_s, score) in enumerate(hits):
+    moments: list[Moment] = []
+    for time_s, score in hits:
         start_s = max(0.0, time_s - IMAGE_PAD_S)
         end_s = min(duration_s, time_s + IMAGE_PAD_S) if duration_s > 0 else time_s + IMAGE_PAD_S
+        if any(start_s < kept.end_s and kept.start_s < end_s for kept in moments):
+            # a better keyframe's moment already covers this happening; every keyframe is somebody's nearest, so
+            # merging neighbours (as text hits are) would join a run of weak matches into one long, vague moment
+            continue
         moments.append(Moment(round(start_s, 3), round(end_s, 3),
                               f"looks like what was asked (the picture at {format_clock_s(time_s)})", "image",
-                              rank, score))
-    return merge_close(moments)
+                              len(moments), score))
+    return moments
