@@ -85,8 +85,8 @@ def caption_video(video: str | Path, windows: Sequence[tuple[float, float]], bac
                   should_stop: Callable[[], bool] = lambda: False,
                   options: GenerationOptions = CAPTION_OPTIONS) -> Iterator[Caption]:
     """A Caption per window, in order, from ``backend`` (loaded, or loading on first use). ``with_sound``: the
-    clips carry their sound (the model hears and the video has a sound track). Stops before a window once
-    ``should_stop()`` is true; a window whose answer is empty still yields (an empty caption keeps resumption
+    clips carry their sound (the model hears and the video has a sound track). Once ``should_stop()`` is true,
+    the window being captioned is cancelled (Backend.cancel) and not yielded, and no other starts; a window whose answer is empty still yields (an empty caption keeps resumption
     exact and is not searchable)."""
     path = str(Path(video).resolve())
     for start_s, end_s in windows:
@@ -94,5 +94,11 @@ def caption_video(video: str | Path, windows: Sequence[tuple[float, float]], bac
             return
         clip = SegmentRef(path, start_s, end_s, include_audio=with_sound)
         turn = Turn("user", caption_prompt(start_s, end_s, with_sound), (clip,))
-        answer = "".join(backend.answer([turn], options))
-        yield Caption(start_s, end_s, clean_caption(answer), backend.model_id)
+        pieces = []
+        for piece in backend.answer([turn], options):
+            pieces.append(piece)
+            if should_stop():
+                backend.cancel()  # a real model's window takes seconds: Stop ends it, the rest of it drains
+        if should_stop():
+            return  # a cut-short window is captioned again on resuming
+        yield Caption(start_s, end_s, clean_caption("".join(pieces)), backend.model_id)

@@ -121,3 +121,19 @@ def test_captions_resume_after_the_process_is_killed(tmp_path, long_scene_video,
         captions = index.captions(fingerprint)
     assert captions[:3] == first  # kept, not redone
     assert _flat((c.start_s, c.end_s) for c in captions) == pytest.approx(_flat(TEN_S_WINDOWS), abs=0.3)  # nothing twice
+
+
+def test_stopping_keeps_the_captioned_windows(long_scene_video, index, no_models,
+                                                                          tiny_vlm_dir):
+    build_index(long_scene_video, parts=["scenes"], store=index, manager=no_models)
+    captioned = []
+
+    def stop_during_the_third_window():
+        return len(captioned) >= 3  # progress comes after each stored caption: true once the third is kept
+
+    report = build_index(long_scene_video, parts=["captions"], store=index, manager=no_models,
+                         chapter_model=str(tiny_vlm_dir), should_stop=stop_during_the_third_window,
+                         progress=lambda p: captioned.append(p) if p.message.startswith("captioned") else None)
+    assert report.stopped and report.parts["captions"].state == "partial"
+    assert report.parts["captions"].done_until_s == pytest.approx(30.0, abs=0.3)
+    assert len(index.captions(report.fingerprint)) == 3
