@@ -241,6 +241,8 @@ class SessionController(QObject):
             )
             exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
             self._set_evidence(exchange, turn.run.get("frame_timestamps_s", []), bool(turn.run.get("used_audio")))
+            exchange.sources = [(round(s["start_s"] * 1000), round(s["end_s"] * 1000), str(s.get("why", "")))
+                                for s in turn.run.get("sources", []) if isinstance(s, dict) and "start_s" in s]
         for exchange in exchanges:
             if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
                 exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
@@ -415,7 +417,11 @@ class SessionController(QObject):
             self._stopped[request_id] = live
         if live.recording is not None:
             status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
-            live.recording.finish(status, error=error, run=asdict(run) if run is not None else None)
+            run_dict = asdict(run) if run is not None else None
+            if live.exchange.sources:  # kept with the answer, so a reopened chat shows its chips again
+                run_dict = {**(run_dict or {}), "sources": [{"start_s": a / 1000, "end_s": b / 1000, "why": why}
+                                                            for a, b, why in live.exchange.sources]}
+            live.recording.finish(status, error=error, run=run_dict)
         self._set_state(request_id, state, detail)
         if self._running_id == request_id:
             self._running_id = None

@@ -73,3 +73,25 @@ def test_a_question_about_a_segment_has_no_source_chips(qtbot, make_window, fake
     window.timeline.set_selection_ms(0, 1000)
     widget = ask_and_wait(qtbot, window, "What happens?")
     assert widget.source_chips.chips == [] and not widget.source_chips.isVisible()
+
+
+def test_a_reopened_chat_shows_its_source_chips_again(qtbot, make_window, fake_factory, tmp_path,
+                                                      party_video):  # noqa: F811
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    shutil.copy(party_video.with_suffix(".srt"), tmp_path / "party.srt")
+    window = make_window()
+    with IndexStore(window.controller.store.path) as index:
+        build_index(video, parts=("transcript", "scenes"), store=index)
+    open_video_and_wait(qtbot, window, video)
+    window.video.select_whole_video()
+    asked = ask_and_wait(qtbot, window, "When does grandma give her speech?")
+    sources = list(asked.exchange.sources)
+    chat_id = window.controller.chat_id
+    window.controller.new_chat()
+    qtbot.waitUntil(lambda: not window.chat.exchange_widgets(), timeout=3000)
+    window.controller.select_chat(chat_id)
+    qtbot.waitUntil(lambda: len(window.chat.exchange_widgets()) == 1, timeout=3000)
+    reopened = window.chat.exchange_widgets()[0]
+    assert reopened.exchange.sources == sources
+    assert [c.text() for c in reopened.source_chips.chips] == [c.text() for c in asked.source_chips.chips]
