@@ -4,7 +4,7 @@
   retrieved moments (its words through FTS5, its look through the keyframes' SigLIP embeddings, fused by rank), or
   chapters for a summary.
 - An unindexed video up to ONE_PASS_MAX_S: answered in one pass over the whole file, as before (no plan).
-- A longer unindexed video: its transcript and scenes are indexed now, with a notice and the index's progress bar on
+- A longer unindexed video: its transcript, scenes and keyframe embeddings are indexed now, with a notice and the index's progress bar on
   stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
 """
 
@@ -13,9 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ON_DEMAND_PARTS = ("transcript", "scenes")
-"""What a question builds on demand: what retrieval needs, and no model but Whisper (chapters need the answering
-model loaded twice; `vidi index` builds them)."""
+ON_DEMAND_PARTS = ("transcript", "scenes", "embeddings")
+"""What a question builds on demand: what retrieval needs, with no model but Whisper and SigLIP, each skipped with a
+notice when it is not here (captions and chapters need the answering model loaded twice; `vidi index` builds
+them)."""
 
 
 def notice(line: str) -> None:
@@ -51,8 +52,8 @@ def _index_now(video: Path, store, duration_s: float) -> None:
     from core_model.index.runner import build_index
     from core_model.timefmt import format_clock_s
 
-    notice(f"{video.name} ({format_clock_s(duration_s)}) has no index yet: indexing its transcript and scenes "
-           "first, once ('vidi index' builds the rest)")
+    notice(f"{video.name} ({format_clock_s(duration_s)}) has no index yet: indexing its transcript, scenes and "
+           "keyframes first, once ('vidi index' builds the rest)")
     bar = IndexProgressBar(sys.stderr)
     try:
         report = build_index(video, parts=ON_DEMAND_PARTS, progress=bar.update, store=store)

@@ -79,6 +79,7 @@ def summary_lines(report, store) -> list[str]:
         "transcript": lambda: _count(len(store.cues(report.fingerprint)), "line"),
         "scenes": lambda: _count(len(store.scenes(report.fingerprint)), "scene"),
         "captions": lambda: _count(len(store.captions(report.fingerprint)), "caption"),
+        "embeddings": lambda: _count(len(store.keyframe_times(report.fingerprint)), "keyframe"),
         "chapters": lambda: _count(len(store.chapters(report.fingerprint)), "chapter"),
     }
     for part in PART_ORDER:
