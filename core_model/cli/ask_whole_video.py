@@ -4,8 +4,8 @@
   retrieved moments (its words through FTS5, its look through the keyframes' SigLIP embeddings, fused by rank), or
   chapters for a summary.
 - An unindexed video up to ONE_PASS_MAX_S: answered in one pass over the whole file, as before (no plan).
-- A longer unindexed video: its transcript, scenes and keyframe embeddings are indexed now, with a notice and the index's progress bar on
-  stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
+- A longer unindexed video: its transcript, scenes and keyframe embeddings are indexed now, with a notice and the
+  index's progress bar on stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ CAPTION_OPTIONS = GenerationOptions(max_new_tokens=64, num_frames=8)
 MAX_CAPTION_CHARS = 400
 
 
-def caption_windows(scenes: Sequence[Scene], duration_s: float,
-                    max_window_s: float = MAX_WINDOW_S, min_window_s: float = MIN_WINDOW_S) -> list[tuple[float, float]]:
+def caption_windows(scenes: Sequence[Scene], duration_s: float, max_window_s: float = MAX_WINDOW_S,
+                    min_window_s: float = MIN_WINDOW_S) -> list[tuple[float, float]]:
     """(start_s, end_s) windows covering the scenes in time order, each at most ``max_window_s`` long, cut only at
     scene boundaries or inside a long scene. Without scenes: equal windows over [0, duration_s]."""
     spans = [(s.start_s, s.end_s) for s in sorted(scenes, key=lambda s: s.start_s) if s.end_s > s.start_s]
@@ -85,9 +85,9 @@ def caption_video(video: str | Path, windows: Sequence[tuple[float, float]], bac
                   should_stop: Callable[[], bool] = lambda: False,
                   options: GenerationOptions = CAPTION_OPTIONS) -> Iterator[Caption]:
     """A Caption per window, in order, from ``backend`` (loaded, or loading on first use). ``with_sound``: the
-    clips carry their sound (the model hears and the video has a sound track). Once ``should_stop()`` is true,
-    the window being captioned is cancelled (Backend.cancel) and not yielded, and no other starts; a window whose answer is empty still yields (an empty caption keeps resumption
-    exact and is not searchable)."""
+    clips carry their sound (the model hears and the video has a sound track). Once ``should_stop()`` is true, the
+    window being captioned is cancelled (Backend.cancel) and not yielded, and no other starts. A window whose answer
+    is empty still yields (an empty caption keeps resumption exact and is not searchable)."""
     path = str(Path(video).resolve())
     for start_s, end_s in windows:
         if should_stop():

@@ -9,8 +9,8 @@ follows it, clipped to the video, and merged with the moments close to it (one m
 line). Text search is SQLite FTS5 with BM25 (IndexStore.search_text) over the question's content words: words such as
 "when", "does", "the" match nearly every line and would drown the one that names the thing asked about, so they are
 left out of the search, and each word is searched by its stem as a prefix ("dance" finds "dancing"). Each source
-(text here; image similarity in core_model.index.keyframes) gives its own ranked list; lists are fused by reciprocal rank, so scores of
-different kinds never need to be compared.
+(text here; image similarity in core_model.index.keyframes) gives its own ranked list; lists are fused by reciprocal
+rank, so scores of different kinds never need to be compared.
 """
 
 from __future__ import annotations

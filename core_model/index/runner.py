@@ -106,8 +106,9 @@ def build_index(
     ``asr_model``: a Whisper catalog id or folder (default: the best one on this machine), used only when the
     video has no subtitles. ``chapter_model``: the model that titles chapters, a catalog id or folder (default:
     the best one on this machine); it also captions the scenes. ``embed_model``: the SigLIP model for the keyframes,
-a catalog id or folder (default: the one on this machine). ``manager``: the ModelManager to find models with (default: a new one). UsageError
-    for an unknown part, MediaError for an unreadable video, StoreError for the database.
+    a catalog id or folder (default: the one on this machine). ``manager``: the ModelManager to find models with
+    (default: a new one). UsageError for an unknown part, MediaError for an unreadable video, StoreError for the
+    database.
     """
     unknown = [p for p in parts if p not in PART_NAMES]
     if unknown:

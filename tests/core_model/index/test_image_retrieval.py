@@ -54,7 +54,7 @@ def _covers(source, time_s):
     return source.start_s <= time_s <= source.end_s
 
 
-def test_a_moment_found_only_by_its_look_comes_back_in_the_windows_plan(tour, monkeypatch, tiny_siglip_dir):  # noqa: F811
+def test_a_moment_found_only_by_its_look_comes_back_in_the_windows_plan(tour, monkeypatch):
     video, db, keyframe_s = tour
     monkeypatch.setattr(keyframes, "question_embedder", lambda folder: LookingFor(folder, video, keyframe_s))
     plan = plan_if_indexed(db, video, "the shot with the moving bar", duration_s=DURATION_S)
