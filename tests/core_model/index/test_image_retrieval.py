@@ -1,5 +1,5 @@
 """Moments found by their look: the question embedded by SigLIP, the video's keyframe vectors searched, a moment
-around each match fused with the text search's moments (the window's plan_if_indexed and `vidi ask`'s plan).
+around each match fused with the text search's moments (plan_if_indexed with image_search, and `vidi ask`'s plan).
 
 The tiny SigLIP has random weights, so what a text means to it is arbitrary. To make "found by its look" testable,
 the question's text embedding is set to the embedding of one keyframe's picture (``LookingFor``): everything else
@@ -54,10 +54,10 @@ def _covers(source, time_s):
     return source.start_s <= time_s <= source.end_s
 
 
-def test_a_moment_found_only_by_its_look_comes_back_in_the_windows_plan(tour, monkeypatch):
+def test_a_moment_found_only_by_its_look_comes_back_in_the_plan(tour, monkeypatch):
     video, db, keyframe_s = tour
     monkeypatch.setattr(keyframes, "question_embedder", lambda folder: LookingFor(folder, video, keyframe_s))
-    plan = plan_if_indexed(db, video, "the shot with the moving bar", duration_s=DURATION_S)
+    plan = plan_if_indexed(db, video, "the shot with the moving bar", duration_s=DURATION_S, image_search=True)
     assert plan.kind == "moments" and plan.notice == ""  # found something: no spread-out fallback
     assert _covers(plan.sources[0], keyframe_s) and "looks like" in plan.sources[0].why
     assert plan.sources[0].end_s - plan.sources[0].start_s <= 2 * keyframes.IMAGE_PAD_S + 1e-6
@@ -67,10 +67,17 @@ def test_a_moment_found_only_by_its_look_comes_back_in_the_windows_plan(tour, mo
 def test_words_and_looks_are_fused(tour, monkeypatch):
     video, db, keyframe_s = tour
     monkeypatch.setattr(keyframes, "question_embedder", lambda folder: LookingFor(folder, video, keyframe_s))
-    plan = plan_if_indexed(db, video, "the castle", duration_s=DURATION_S)
+    plan = plan_if_indexed(db, video, "the castle", duration_s=DURATION_S, image_search=True)
     whys = " | ".join(s.why for s in plan.sources)
     assert 'said: "Welcome to the castle"' in whys and "looks like" in whys
     assert any(_covers(s, 6.0) for s in plan.sources) and any(_covers(s, keyframe_s) for s in plan.sources)
+
+
+def test_the_windows_plan_searches_by_look_only_when_asked(tour, monkeypatch):
+    video, db, keyframe_s = tour
+    monkeypatch.setattr(keyframes, "question_embedder", lambda folder: pytest.fail("SigLIP loaded in the window"))
+    plan = plan_if_indexed(db, video, "the shot with the moving bar", duration_s=DURATION_S)
+    assert all("looks like" not in s.why for s in plan.sources)
 
 
 def test_without_embeddings_or_their_model_the_text_search_answers_alone(tour, monkeypatch, tmp_path):
