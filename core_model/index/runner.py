@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from core_model.errors import MediaError, UsageError
+from core_model.errors import MediaError, ModelLoadError, UsageError, VidiError, user_message
 from core_model.index import keyframes
 from core_model.index.captions import caption_video, caption_windows
 from core_model.index.chapters import group_scenes, title_chapters
@@ -72,13 +72,22 @@ class _Build:
     part_number: int = 0
     backend: object | None = None
     """The answering model, loaded once for the captions and the chapters, unloaded when the build ends."""
+    load_error: str = ""
 
     def answering_backend(self, model: str):
+        """The loaded answering model; a model that cannot be loaded is a VidiError, raised again (not retried) for
+        each part that needs it."""
+        if self.load_error:
+            raise ModelLoadError(self.load_error)
         if self.backend is None:
             from core_model.backends import load_backend  # torch and transformers: only when a model is used
 
-            backend = load_backend(model)
-            backend.load(None)
+            try:
+                backend = load_backend(model)
+                backend.load(None)
+            except VidiError as exc:
+                self.load_error = user_message(exc)
+                raise
             self.backend = backend
         return self.backend
 
@@ -241,7 +250,10 @@ def _build_chapters(build: _Build) -> str:
         return f"no model on this machine to title chapters: {pull_hint(_device_info())}"
     clock = _clock(build, "chapters", 0.0)
     clock.report(0.0, f"loading {model}", force=True)
-    backend = build.answering_backend(model)
+    try:
+        backend = build.answering_backend(model)
+    except VidiError as exc:
+        return user_message(exc)
     spans = group_scenes(store.scenes(fingerprint), build.duration_s)
     chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
                               build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
@@ -264,7 +276,10 @@ def _build_captions(build: _Build) -> str:
     state = store.part(fingerprint, "captions")
     clock = _clock(build, "captions", 0.0)
     clock.report(0.0, f"loading {model}", force=True)
-    backend = build.answering_backend(model)
+    try:
+        backend = build.answering_backend(model)
+    except VidiError as exc:  # not downloaded, no memory: the other parts are built all the same
+        return user_message(exc)
     if not backend.capabilities.video:
         return f"{backend.model_id} does not watch video: give --model a model that does to caption the scenes"
     resume = state.state == "partial" and state.model_id == backend.model_id
@@ -306,6 +321,10 @@ def _build_embeddings(build: _Build) -> str:
     clock = _clock(build, "embeddings", start_s)
     clock.report(start_s, f"loading {model.model_id}", force=True)
     embedder = SiglipEmbedder(model.folder)
+    try:
+        embedder.load()
+    except VidiError as exc:  # a damaged or foreign folder: the other parts are built all the same
+        return user_message(exc)
     scenes = [s for s in store.scenes(fingerprint) if s.start_s >= start_s - 1e-3]
     try:
         for until_s, times_s, vectors in keyframes.embed_keyframes(build.video, scenes, embedder, build.duration_s,

@@ -106,3 +106,22 @@ def test_embeddings_resume_after_the_process_is_killed(tmp_path, long_scene_vide
         assert report.built == ["embeddings"]
         assert positions[0].position_s == pytest.approx(40.0, abs=0.3)  # went on from there
         assert index.keyframe_times(fingerprint) == pytest.approx(KEYFRAMES_S, abs=0.3)  # nothing lost or twice
+
+
+def test_a_model_that_cannot_be_loaded_skips_its_parts_and_the_others_are_built(
+        tmp_path, scene_video, index, no_models, tiny_siglip_dir, tiny_vlm_dir):  # noqa: F811
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    report = build_index(scene_video, store=index, manager=no_models, chapter_model=str(empty),
+                         embed_model=str(tiny_siglip_dir))
+    assert report.built == ["transcript", "scenes", "embeddings"]  # a silent video: an empty transcript
+    assert report.skipped["captions"] and report.skipped["chapters"] == report.skipped["captions"]
+    assert "not-a-model" in report.skipped["captions"]
+    assert report.parts["captions"].notice == report.skipped["captions"]  # kept: the window's tooltip says why
+    foreign = build_index(scene_video, parts=["embeddings"], store=index, manager=no_models,
+                          embed_model=str(tiny_vlm_dir))
+    assert foreign.already_done == ["embeddings"]  # done stays done
+    index.reset_part(report.fingerprint, "embeddings")
+    foreign = build_index(scene_video, parts=["embeddings"], store=index, manager=no_models,
+                          embed_model=str(tiny_vlm_dir))
+    assert "not a SigLIP embedding model" in foreign.skipped["embeddings"]
