@@ -109,6 +109,8 @@ def main() -> int:
         print("ffmpeg is needed to make the bench videos", file=sys.stderr)
         return 2
 
+    from tests.fixtures.tiny_siglip import build_tiny_siglip
+    from tests.fixtures.tiny_vlm import build_tiny_vlm
     from tests.fixtures.tiny_whisper import build_tiny_whisper
 
     print(f"making the videos in {args.work_dir} (kept for the next run)...", file=sys.stderr)
@@ -116,6 +118,11 @@ def main() -> int:
     whisper = args.work_dir / "tiny-whisper"
     if not (whisper / "config.json").exists():
         build_tiny_whisper(whisper)
+    vlm, siglip = args.work_dir / "tiny-vlm", args.work_dir / "tiny-siglip"
+    if not (vlm / "config.json").exists():
+        build_tiny_vlm(vlm)
+    if not (siglip / "config.json").exists():
+        build_tiny_siglip(siglip)
     minutes = probe(video).duration_s / 60
     rows = []
 
@@ -138,6 +145,15 @@ def main() -> int:
         report, wall, cpu = timed(lambda: build_index(video, parts=("transcript", "scenes"), store=store,
                                                       asr_model=str(whisper)))
     row("build_index", "transcript + scenes", wall, cpu, minutes, "built: " + ", ".join(report.built))
+    with IndexStore(args.work_dir / "bench.sqlite3") as store:
+        for part, model, option in (("captions", vlm, "chapter_model"), ("embeddings", siglip, "embed_model")):
+            store.reset_part(_fingerprint(video), part)
+            report, wall, cpu = timed(lambda: build_index(video, parts=(part,), store=store, **{option: str(model)}))
+            count = (len(store.captions(report.fingerprint)) if part == "captions"
+                     else len(store.keyframe_times(report.fingerprint)))
+            row(part, model.name, wall, cpu, minutes,
+                f"{count} {'windows' if part == 'captions' else 'keyframes'}, model load included"
+                + ("" if part in report.built else f"; skipped: {report.skipped.get(part)}"))
     db_bytes = sum(f.stat().st_size for f in args.work_dir.glob("bench.sqlite3*"))
 
     if not args.skip_1080p:

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.video.selection_cleared.connect(ctl.clear_selection)
         # chat
         c.seek_requested.connect(self.video.seek_to_ms)
+        c.source_selected.connect(self.video.show_moment)
         c.new_chat_requested.connect(ctl.new_chat)
         c.delete_chat_requested.connect(ctl.delete_chat)
         c.export_chat_requested.connect(self.export_chat)

@@ -241,6 +241,8 @@ class SessionController(QObject):
             )
             exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
             self._set_evidence(exchange, turn.run.get("frame_timestamps_s", []), bool(turn.run.get("used_audio")))
+            exchange.sources = [(round(s["start_s"] * 1000), round(s["end_s"] * 1000), str(s.get("why", "")))
+                                for s in turn.run.get("sources", []) if isinstance(s, dict) and "start_s" in s]
         for exchange in exchanges:
             if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
                 exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
@@ -268,12 +270,14 @@ class SessionController(QObject):
         text = text or ("Describe this." if not audio_path else "Answer the question in the recording.")
         request_id = self.client.new_request_id()
         exchange = self._exchange_for(request_id, text, media)
+        whole_video = self._whole_video_turn(text, media)
+        if whole_video is not None:  # shown under the answer as chips that select their moment
+            exchange.sources = [(round(s.start_s * 1000), round(s.end_s * 1000), s.why) for s in whole_video[2]]
         self.exchange_added.emit(exchange)
         recording, conversation = self._record_question(text, media)
         request_media, options = tuple(media), self.options
-        whole_video = self._whole_video_turn(text, media)
         if whole_video is not None:  # an indexed video: the moments that matter instead of the whole file
-            turn, options = whole_video
+            turn, options, _sources = whole_video
             conversation, request_media = (*conversation[:-1], turn), turn.media
         self._live[request_id] = _Live(exchange, self.video_path, recording)
         self.client.submit(ChatRequest(request_id, self.spec, conversation, request_media, options))
@@ -281,9 +285,10 @@ class SessionController(QObject):
         self._emit_asked_segments()
         return request_id
 
-    def _whole_video_turn(self, text: str, media: list) -> tuple[Turn, GenerationOptions] | None:
+    def _whole_video_turn(self, text: str, media: list) -> tuple[Turn, GenerationOptions, list] | None:
         """For a question about the whole of an indexed video: the turn that re-watches the moments that matter
-        (core_model.index.whole_video) and the options sharing the frames among them. None otherwise."""
+        (core_model.index.whole_video), the options sharing the frames among them, and the plan's sources (the
+        moments the answer draws on). None otherwise."""
         whole = [m for m in media if isinstance(m, SegmentRef) and m.start_s is None and m.end_s is None]
         if not whole or self.store is None:
             return None
@@ -296,7 +301,7 @@ class SessionController(QObject):
         if plan is None:
             return None
         plan.attach([m for m in media if m is not whole[0]])
-        return plan.one_call_turn(), plan.options_for(self.options)
+        return plan.one_call_turn(), plan.options_for(self.options), plan.sources
 
     def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
         media: list = []
@@ -412,7 +417,11 @@ class SessionController(QObject):
             self._stopped[request_id] = live
         if live.recording is not None:
             status = status or ("stopped" if state == AnswerState.STOPPED else "complete")
-            live.recording.finish(status, error=error, run=asdict(run) if run is not None else None)
+            run_dict = asdict(run) if run is not None else None
+            if live.exchange.sources:  # kept with the answer, so a reopened chat shows its chips again
+                run_dict = {**(run_dict or {}), "sources": [{"start_s": a / 1000, "end_s": b / 1000, "why": why}
+                                                            for a, b, why in live.exchange.sources]}
+            live.recording.finish(status, error=error, run=run_dict)
         self._set_state(request_id, state, detail)
         if self._running_id == request_id:
             self._running_id = None

@@ -78,6 +78,11 @@ class VideoPane(QWidget):
     def select_whole_video(self) -> None:
         self.timeline.clear_selection()
 
+    def show_moment(self, start_ms: int, end_ms: int) -> None:
+        """Select [start_ms, end_ms] as the segment and put the playhead at its start (a source of an answer)."""
+        self.timeline.set_selection_ms(start_ms, end_ms)
+        self.seek_to_ms(start_ms)
+
     def seek_to_ms(self, position_ms: int) -> None:
         self.player.set_position_ms(position_ms)
         self.timeline.set_position_ms(position_ms)

@@ -1,10 +1,11 @@
 """``vidi ask VIDEO "question"`` without --start/--end: the whole-video plan, indexing a long video first.
 
 - An indexed video (any part built): the question is planned from its index (core_model.index.whole_video):
-  retrieved moments, or chapters for a summary.
+  retrieved moments (its words through FTS5, its look through the keyframes' SigLIP embeddings, fused by rank), or
+  chapters for a summary.
 - An unindexed video up to ONE_PASS_MAX_S: answered in one pass over the whole file, as before (no plan).
-- A longer unindexed video: its transcript and scenes are indexed now, with a notice and the index's progress bar on
-  stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
+- A longer unindexed video: its transcript, scenes and keyframe embeddings are indexed now, with a notice and the
+  index's progress bar on stderr, then planned. An existing index is never rebuilt here (`vidi index` completes it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ON_DEMAND_PARTS = ("transcript", "scenes")
-"""What a question builds on demand: what retrieval needs, and no model but Whisper (chapters need the answering
-model loaded twice; `vidi index` builds them)."""
+ON_DEMAND_PARTS = ("transcript", "scenes", "embeddings")
+"""What a question builds on demand: what retrieval needs, with no model but Whisper and SigLIP, each skipped with a
+notice when it is not here (captions and chapters need the answering model loaded twice; `vidi index` builds
+them)."""
 
 
 def notice(line: str) -> None:
@@ -23,6 +25,7 @@ def notice(line: str) -> None:
 
 def whole_video_plan(video: str, question: str, duration_s: float, *, num_frames: int, include_audio: bool):
     """The WholeVideoPlan for ``question``, or None when the video is short and unindexed (one pass)."""
+    from core_model.index.keyframes import image_rankings
     from core_model.index.whole_video import ONE_PASS_MAX_S, plan_whole_video_question
     from core_model.store.fingerprint import fingerprint_file
     from core_model.store.index_store import IndexStore
@@ -37,7 +40,8 @@ def whole_video_plan(video: str, question: str, duration_s: float, *, num_frames
         else:
             _say_if_incomplete(path, store.part(fingerprint, "transcript"))
         plan = plan_whole_video_question(path, question, store, duration_s=duration_s, fingerprint=fingerprint,
-                                         num_frames=num_frames, include_audio=include_audio)
+                                         num_frames=num_frames, include_audio=include_audio,
+                                         other_rankings=image_rankings(store, fingerprint, question, duration_s))
     if plan.notice:
         notice(plan.notice)
     return plan
@@ -48,8 +52,8 @@ def _index_now(video: Path, store, duration_s: float) -> None:
     from core_model.index.runner import build_index
     from core_model.timefmt import format_clock_s
 
-    notice(f"{video.name} ({format_clock_s(duration_s)}) has no index yet: indexing its transcript and scenes "
-           "first, once ('vidi index' builds the rest)")
+    notice(f"{video.name} ({format_clock_s(duration_s)}) has no index yet: indexing its transcript, scenes and "
+           "keyframes first, once ('vidi index' builds the rest)")
     bar = IndexProgressBar(sys.stderr)
     try:
         report = build_index(video, parts=ON_DEMAND_PARTS, progress=bar.update, store=store)

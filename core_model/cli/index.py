@@ -1,14 +1,17 @@
-"""``vidi index``: build or complete a video's index (transcript, scenes, chapters), with a progress bar on stderr.
+"""``vidi index``: build or complete a video's index (transcript, scenes, captions, keyframe embeddings, chapters),
+with a progress bar on stderr.
 
     vidi index wedding.mp4
     vidi index lecture.mkv --asr-model whisper-base --model gemma-4-e2b
 
 Arguments
     VIDEO               the video file.
-    --model ID_OR_PATH  the model that titles chapters (default: the best one on this machine).
+    --model ID_OR_PATH  the model that captions the scenes and titles chapters (default: the best one on this
+                        machine).
     --asr-model ID_OR_PATH  the speech model for the transcript when the video has no subtitles (default: the
                         best Whisper on this machine; sidecar .srt/.vtt files and embedded text tracks need none).
-    --embed-model ID_OR_PATH  the embedding model (accepted and kept for when this version builds embeddings).
+    --embed-model ID_OR_PATH  the SigLIP model that embeds keyframes, so questions find moments by their look
+                        (default: siglip2-base when it is on this machine).
 
 Parts already built cost nothing; a part that was stopped or killed resumes where it was. A part whose model is not
 here is skipped, and the end report says why and what to pull; running ``vidi index`` again later completes it.
@@ -29,11 +32,12 @@ PART_ORDER = ("transcript", "scenes", "captions", "embeddings", "chapters")
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "index", help="build or complete a video's index (transcript, scenes, chapters)",
-        description="Build or complete the index of a video: its transcript, scenes and chapters.",
+        "index", help="build or complete a video's index (transcript, scenes, captions, embeddings, chapters)",
+        description="Build or complete the index of a video: its transcript, scenes, captions, keyframe "
+                    "embeddings and chapters.",
     )
     parser.add_argument("video", metavar="VIDEO", help="the video file")
-    parser.add_argument("--model", metavar="ID_OR_PATH", help="the model that titles chapters")
+    parser.add_argument("--model", metavar="ID_OR_PATH", help="the model that captions scenes and titles chapters")
     parser.add_argument("--asr-model", metavar="ID_OR_PATH", help="the speech model (Whisper) for the transcript")
     parser.add_argument("--embed-model", metavar="ID_OR_PATH", help="the embedding model (SigLIP)")
     parser.set_defaults(func=run)
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     with IndexStore() as store:
         try:
             report = build_index(video, parts=PART_ORDER, progress=bar.update, store=store,
-                                 asr_model=args.asr_model, chapter_model=args.model)
+                                 asr_model=args.asr_model, chapter_model=args.model, embed_model=args.embed_model)
         finally:
             bar.close()  # Ctrl+C or an error: their line starts on a line of its own
         for line in summary_lines(report, store):
@@ -75,6 +79,7 @@ def summary_lines(report, store) -> list[str]:
         "transcript": lambda: _count(len(store.cues(report.fingerprint)), "line"),
         "scenes": lambda: _count(len(store.scenes(report.fingerprint)), "scene"),
         "captions": lambda: _count(len(store.captions(report.fingerprint)), "caption"),
+        "embeddings": lambda: _count(len(store.keyframe_times(report.fingerprint)), "keyframe"),
         "chapters": lambda: _count(len(store.chapters(report.fingerprint)), "chapter"),
     }
     for part in PART_ORDER:
@@ -87,6 +92,8 @@ def summary_lines(report, store) -> list[str]:
                "asr": f" by {state.model_id}" if state.model_id else ""}.get(state.source, "")
         if part == "chapters" and state.model_id:
             how = f" titled by {state.model_id}"
+        elif part in ("captions", "embeddings") and state.model_id:
+            how = f" by {state.model_id}"
         if state.state == "done":
             lines.append(f"  {part}: {what}{how}" + (" (built now)" if part in report.built else ""))
         elif state.state == "partial":

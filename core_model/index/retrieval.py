@@ -9,8 +9,8 @@ follows it, clipped to the video, and merged with the moments close to it (one m
 line). Text search is SQLite FTS5 with BM25 (IndexStore.search_text) over the question's content words: words such as
 "when", "does", "the" match nearly every line and would drown the one that names the thing asked about, so they are
 left out of the search, and each word is searched by its stem as a prefix ("dance" finds "dancing"). Each source
-(text now; image similarity later) gives its own ranked list; lists are fused by reciprocal rank, so scores of
-different kinds never need to be compared.
+(text here; image similarity in core_model.index.keyframes) gives its own ranked list; lists are fused by reciprocal
+rank, so scores of different kinds never need to be compared.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 class Moment:
     """A time range of the video that may answer a question. ``why``: what was found there, for the user and the
     prompt (e.g. 'said: "Welcome to the castle"'); ``source``: which search found it ("transcript", "captions",
-    later "image"); ``rank``: 0 is the best in its list."""
+    "image": core_model.index.keyframes); ``rank``: 0 is the best in its list."""
 
     start_s: float
     end_s: float

@@ -4,11 +4,16 @@
     report.built        # ["transcript", "scenes"]: parts finished by this run
     report.skipped      # {"transcript": "no subtitles and no speech model: run 'vidi models pull whisper-base'"}
 
-Each part commits as it goes (a window of speech, a scene) together with how far it got, so a build killed at any
-moment resumes where its last commit was; a part already done costs nothing. ``should_stop()`` is checked between
-steps: the build then returns with ``stopped=True`` and what it did kept. A part whose model is not on the machine
-(no subtitles and no Whisper) is skipped with a notice naming what to pull; the other parts are still built, and
-building again later completes the missing ones.
+Parts, in order: the transcript (subtitles, else Whisper), the scenes, the captions (the answering model describes
+each scene window: core_model.index.captions), the keyframe embeddings (SigLIP: core_model.index.keyframes) and the
+chapters (titled by the answering model, loaded once for captions and chapters).
+
+Each part commits as it goes (a window of speech, a scene, a caption, a batch of keyframes) together with how far it
+got, so a build killed at any moment resumes where its last commit was; a part already done costs nothing.
+``should_stop()`` is checked between steps: the build then returns with ``stopped=True`` and what it did kept. A
+part whose model is not on the machine (no subtitles and no Whisper; no answering model; no SigLIP) or cannot be
+loaded is skipped with a notice naming what to pull; the other parts are still built, and building again later
+completes the missing ones.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from core_model.errors import MediaError, UsageError
+from core_model.errors import MediaError, ModelLoadError, UsageError, VidiError, user_message
+from core_model.index import keyframes
+from core_model.index.captions import caption_video, caption_windows
 from core_model.index.chapters import group_scenes, title_chapters
+from core_model.index.keyframes import find_embedding_model
 from core_model.index.progress import PartClock, ProgressCallback
 from core_model.index.scenes import SceneSettings, detect_scenes
 from core_model.index.speech_model import find_speech_model, speech_pull_hint
@@ -28,9 +36,11 @@ from core_model.media import probe
 from core_model.store.fingerprint import fingerprint_file
 from core_model.store.index_records import PART_NAMES, PartState
 from core_model.store.index_store import IndexStore
+from core_model.timefmt import format_clock_s
 
-BUILDABLE_PARTS: tuple[str, ...] = ("transcript", "scenes", "chapters")
-"""The parts this version builds, in the order they are built (captions and embeddings come later)."""
+BUILDABLE_PARTS: tuple[str, ...] = ("transcript", "scenes", "captions", "embeddings", "chapters")
+"""The parts this version builds, in the order they are built (captions and keyframes follow the scenes; chapters
+are titled from the transcript and the captions)."""
 
 
 @dataclass
@@ -63,7 +73,33 @@ class _Build:
     scene_settings: SceneSettings
     manager: object | None
     part_count: int
+    embed_model: str | None = None
     part_number: int = 0
+    backend: object | None = None
+    """The answering model, loaded once for the captions and the chapters, unloaded when the build ends."""
+    load_error: str = ""
+
+    def answering_backend(self, model: str):
+        """The loaded answering model; a model that cannot be loaded is a VidiError, raised again (not retried) for
+        each part that needs it."""
+        if self.load_error:
+            raise ModelLoadError(self.load_error)
+        if self.backend is None:
+            from core_model.backends import load_backend  # torch and transformers: only when a model is used
+
+            try:
+                backend = load_backend(model)
+                backend.load(None)
+            except VidiError as exc:
+                self.load_error = user_message(exc)
+                raise
+            self.backend = backend
+        return self.backend
+
+    def release(self) -> None:
+        if self.backend is not None:
+            self.backend.unload()
+            self.backend = None
 
 
 def build_index(
@@ -77,13 +113,16 @@ def build_index(
     chapter_model: str | None = None,
     scene_settings: SceneSettings = SceneSettings(),
     manager=None,
+    embed_model: str | None = None,
 ) -> IndexReport:
     """Build (or complete) the ``parts`` of ``video``'s index in ``store`` (default: Vidi's database).
 
     ``asr_model``: a Whisper catalog id or folder (default: the best one on this machine), used only when the
     video has no subtitles. ``chapter_model``: the model that titles chapters, a catalog id or folder (default:
-    the best one on this machine). ``manager``: the ModelManager to find models with (default: a new one). UsageError
-    for an unknown part, MediaError for an unreadable video, StoreError for the database.
+    the best one on this machine); it also captions the scenes. ``embed_model``: the SigLIP model for the keyframes,
+    a catalog id or folder (default: the one on this machine). ``manager``: the ModelManager to find models with
+    (default: a new one). UsageError for an unknown part, MediaError for an unreadable video, StoreError for the
+    database.
     """
     unknown = [p for p in parts if p not in PART_NAMES]
     if unknown:
@@ -96,9 +135,11 @@ def build_index(
         raise MediaError(f"cannot read {video}: {exc.strerror or exc}") from exc
     own_store = store is None
     store = store if store is not None else IndexStore()
+    build: _Build | None = None
     try:
         build = _Build(video, fingerprint, float(info.duration_s or 0.0), bool(info.has_audio), store, progress,
-                       should_stop or (lambda: False), asr_model, chapter_model, scene_settings, manager, len(parts))
+                       should_stop or (lambda: False), asr_model, chapter_model, scene_settings, manager, len(parts),
+                       embed_model=embed_model)
         report = IndexReport(video, fingerprint, build.duration_s)
         for part in parts:
             build.part_number += 1
@@ -119,6 +160,8 @@ def build_index(
         report.parts = store.parts(fingerprint)
         return report
     finally:
+        if build is not None:
+            build.release()
         if own_store:
             store.close()
 
@@ -210,22 +253,99 @@ def _build_chapters(build: _Build) -> str:
         from core_model.models.choice import pull_hint
 
         return f"no model on this machine to title chapters: {pull_hint(_device_info())}"
-    from core_model.backends import load_backend  # torch and transformers: only when chapters are titled
-
     clock = _clock(build, "chapters", 0.0)
     clock.report(0.0, f"loading {model}", force=True)
-    backend = load_backend(model)
-    backend.load(None)
     try:
-        spans = group_scenes(store.scenes(fingerprint), build.duration_s)
-        chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
-                                  build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
-    finally:
-        backend.unload()
+        backend = build.answering_backend(model)
+    except VidiError as exc:
+        return user_message(exc)
+    spans = group_scenes(store.scenes(fingerprint), build.duration_s)
+    chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
+                              build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
     if chapters is None:
         return "stopped"
     store.replace_chapters(fingerprint, chapters, model_id=backend.model_id)
     clock.report(build.duration_s, force=True)
+    return "done"
+
+
+def _build_captions(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    if not store.part(fingerprint, "scenes").done:
+        return "waits for the scenes"
+    model = _chapter_model(build)
+    if model is None:
+        from core_model.models.choice import pull_hint
+
+        return f"no model on this machine to caption the scenes: {pull_hint(_device_info())}"
+    state = store.part(fingerprint, "captions")
+    clock = _clock(build, "captions", 0.0)
+    clock.report(0.0, f"loading {model}", force=True)
+    try:
+        backend = build.answering_backend(model)
+    except VidiError as exc:  # not downloaded, no memory: the other parts are built all the same
+        return user_message(exc)
+    if not backend.capabilities.video:
+        return f"{backend.model_id} does not watch video: give --model a model that does to caption the scenes"
+    resume = state.state == "partial" and state.model_id == backend.model_id
+    start_s = state.done_until_s if resume else 0.0
+    if not resume:
+        store.reset_part(fingerprint, "captions")
+        store.reset_part(fingerprint, "chapters")  # titled without these captions: title them again with them
+    clock = _clock(build, "captions", start_s)
+    windows = [w for w in caption_windows(store.scenes(fingerprint), build.duration_s) if w[0] >= start_s - 1e-3]
+    with_sound = bool(backend.capabilities.audio and build.has_audio)
+    for number, caption in enumerate(caption_video(build.video, windows, backend, with_sound=with_sound,
+                                                   should_stop=build.should_stop), start=1):
+        done = number == len(windows)
+        store.add_captions(fingerprint, [caption] if caption.text else [], until_s=caption.end_s, done=done,
+                           model_id=backend.model_id)
+        clock.report(caption.end_s, f"captioned up to {format_clock_s(caption.end_s)}", force=done)
+    if store.part(fingerprint, "captions").done:
+        return "done"
+    if build.should_stop():
+        return "stopped"
+    store.set_part(fingerprint, "captions", "done", model_id=backend.model_id, done_until_s=build.duration_s)
+    return "done"  # nothing (more) to caption
+
+
+def _build_embeddings(build: _Build) -> str:
+    store, fingerprint = build.store, build.fingerprint
+    if not store.part(fingerprint, "scenes").done:
+        return "waits for the scenes"
+    model = find_embedding_model(build.embed_model, build.manager)
+    if model is None:
+        return f"no image embedding model on this machine: run '{keyframes.PULL_HINT}'"
+    state = store.part(fingerprint, "embeddings")
+    resume = state.state == "partial" and state.model_id == model.model_id
+    start_s = state.done_until_s if resume else 0.0
+    if not resume:
+        store.reset_part(fingerprint, "embeddings")
+    from core_model.index.embeddings import SiglipEmbedder  # torch and transformers: only when frames are embedded
+
+    clock = _clock(build, "embeddings", start_s)
+    clock.report(start_s, f"loading {model.model_id}", force=True)
+    embedder = SiglipEmbedder(model.folder)
+    try:
+        embedder.load()
+    except VidiError as exc:  # a damaged or foreign folder: the other parts are built all the same
+        return user_message(exc)
+    scenes = [s for s in store.scenes(fingerprint) if s.start_s >= start_s - 1e-3]
+    try:
+        for until_s, times_s, vectors in keyframes.embed_keyframes(build.video, scenes, embedder, build.duration_s,
+                                                                   build.should_stop):
+            done = bool(scenes) and until_s >= scenes[-1].end_s
+            store.add_keyframe_vectors(fingerprint, times_s, vectors, until_s=until_s, done=done,
+                                       model_id=model.model_id, source=str(model.folder))
+            clock.report(until_s, f"keyframes embedded up to {format_clock_s(until_s)}", force=done)
+    finally:
+        embedder.unload()
+    if store.part(fingerprint, "embeddings").done:
+        return "done"
+    if build.should_stop():
+        return "stopped"
+    store.set_part(fingerprint, "embeddings", "done", model_id=model.model_id, source=str(model.folder),
+                   done_until_s=build.duration_s)
     return "done"
 
 
@@ -252,5 +372,6 @@ def _clock(build: _Build, part: str, start_s: float) -> PartClock:
 
 
 _BUILDERS: dict[str, Callable[[_Build], str]] = {
-    "transcript": _build_transcript, "scenes": _build_scenes, "chapters": _build_chapters,
+    "transcript": _build_transcript, "scenes": _build_scenes, "captions": _build_captions,
+    "embeddings": _build_embeddings, "chapters": _build_chapters,
 }

@@ -179,9 +179,16 @@ def plan_whole_video_question(
 
 
 def plan_if_indexed(db_path: str | Path, video: str | Path, question: str, *, duration_s: float,
-                    num_frames: int = 8, include_audio: bool = True) -> WholeVideoPlan | None:
+                    num_frames: int = 8, include_audio: bool = True,
+                    image_search: bool = False) -> WholeVideoPlan | None:
     """The plan for ``question`` when ``video`` has an index in the database at ``db_path``; None when it has none
-    (the caller then asks about the whole file in one pass). Reads a few rows: cheap enough for a GUI thread."""
+    (the caller then asks about the whole file in one pass). Reads a few rows: cheap enough for a GUI thread.
+
+    ``image_search``: also find moments by their look (the question through the video's SigLIP, fused by rank).
+    That imports torch and loads SigLIP in the calling process (kept loaded for the next question), so it is off by
+    default: the window's process never loads the model side; it should embed the question where its model runs.
+    """
+    from core_model.index.keyframes import image_rankings
     from core_model.store.index_store import IndexStore
 
     fingerprint = fingerprint_file(video)
@@ -189,7 +196,9 @@ def plan_if_indexed(db_path: str | Path, video: str | Path, question: str, *, du
         if not store.has_index(fingerprint):
             return None
         return plan_whole_video_question(video, question, store, duration_s=duration_s, fingerprint=fingerprint,
-                                         num_frames=num_frames, include_audio=include_audio)
+                                         num_frames=num_frames, include_audio=include_audio,
+                                         other_rankings=image_rankings(store, fingerprint, question, duration_s)
+                                         if image_search else ())
 
 
 def moments_prompt(question: str, moments: Sequence[Moment], duration_s: float) -> str:

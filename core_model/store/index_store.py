@@ -54,6 +54,7 @@ class IndexStore:
         self.path = Path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
         self._db = open_connection(self.path)
+        self._vector_indexes: dict[int, Any] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -93,6 +94,8 @@ class IndexStore:
         """Forget what was built of ``part`` (its rows and their text-search entries): it becomes missing."""
         _check_part(part)
         with self._transaction() as db:
+            if part == "embeddings":
+                self._remove_keyframe_vectors(db, fingerprint)
             table = _ROWS_OF_PART.get(part)
             if table is not None:
                 db.execute(f"DELETE FROM {table} WHERE fingerprint = ?", (fingerprint,))
@@ -152,6 +155,58 @@ class IndexStore:
                 [(fingerprint, float(c.start_s), float(c.end_s), c.title, c.summary) for c in chapters],
             )
             _write_part(db, fingerprint, "chapters", "done", model_id, "", end_s, "")
+
+    def add_keyframe_vectors(self, fingerprint: str, times_s: Sequence[float], vectors, *, until_s: float,
+                             done: bool, model_id: str, source: str = "") -> None:
+        """Store the embeddings (float [N, D], L2-normalised) of the keyframes at ``times_s``, together with how far
+        the embeddings part got: one transaction, so a kill leaves no vector without its time (nor the reverse)."""
+        import numpy as np
+
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if len(times_s) != len(vectors) or (len(vectors) and vectors.ndim != 2):
+            raise StoreError(f"{len(times_s)} keyframe times for {len(vectors)} vectors")
+        with self._transaction() as db:
+            ids = [db.execute("INSERT INTO keyframe_vectors (fingerprint, time_s, model_id, dim) VALUES (?, ?, ?, ?)",
+                              (fingerprint, float(t), model_id, int(vectors.shape[1]))).lastrowid for t in times_s]
+            if ids:
+                self._vector_index(int(vectors.shape[1])).add(ids, vectors)  # a savepoint inside this transaction
+            _write_part(db, fingerprint, "embeddings", "done" if done else "partial", model_id, source, until_s, "")
+
+    def keyframe_times(self, fingerprint: str) -> list[float]:
+        rows = self._query_all("SELECT time_s FROM keyframe_vectors WHERE fingerprint = ? ORDER BY time_s, id",
+                               (fingerprint,))
+        return [float(r["time_s"]) for r in rows]
+
+    def search_keyframes(self, fingerprint: str, query, *, model_id: str, limit: int = 10) -> list[tuple[float, float]]:
+        """(time_s, cosine) of the keyframes of one video embedded by ``model_id`` nearest to ``query`` (a float
+        [D] embedding of the same model), best first; [] when it has none."""
+        import numpy as np
+
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        rows = self._query_all("SELECT id, time_s FROM keyframe_vectors WHERE fingerprint = ? AND model_id = ?"
+                               " AND dim = ?", (fingerprint, model_id, int(query.size)))
+        if not rows:
+            return []
+        time_of = {int(r["id"]): float(r["time_s"]) for r in rows}
+        with self._lock, store_errors(self.path):
+            hits = self._vector_index(int(query.size)).search(query, k=limit, filter_ids=list(time_of))
+        return [(time_of[item_id], float(score)) for item_id, score in hits]
+
+    def _vector_index(self, dim: int):
+        """The vector index of ``dim``-d keyframe embeddings, on this store's own connection (so its writes join
+        this store's transactions). One per dimension: vectors of different models never share a space."""
+        from core_model.index.vectors import VectorIndex
+
+        with self._lock:
+            if dim not in self._vector_indexes:
+                self._vector_indexes[dim] = VectorIndex.open(self._db, dim, name=f"keyframes_{dim}")
+            return self._vector_indexes[dim]
+
+    def _remove_keyframe_vectors(self, db: sqlite3.Connection, fingerprint: str) -> None:
+        rows = db.execute("SELECT id, dim FROM keyframe_vectors WHERE fingerprint = ?", (fingerprint,)).fetchall()
+        for dim in {int(r["dim"]) for r in rows}:
+            self._vector_index(dim).remove([int(r["id"]) for r in rows if int(r["dim"]) == dim])
+        db.execute("DELETE FROM keyframe_vectors WHERE fingerprint = ?", (fingerprint,))
 
     # ------------------------------------------------------------------------------------------------------------
     # Reads

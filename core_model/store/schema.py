@@ -12,6 +12,9 @@ Tables (times are ISO 8601 UTC text, e.g. "2026-11-26T12:34:56.789012+00:00"; du
               status pending|complete|stopped|error, run info (JSON: frames' timestamps, timings, tokens);
               (v2) the process writing a pending answer: owner_host, owner_pid, owner_started (its start time), so
               the next opening can tell an answer whose writer died (interrupted) from one still streaming
+    (v3) a video's index: index_parts, transcript_cues, scenes, captions, chapters, index_text (FTS5)
+    (v4) keyframe_vectors: what each keyframe embedding is (a video's fingerprint, a time, the model); the vectors
+         themselves are in core_model.index.vectors' tables vectors_keyframes_<dim>_*, under the same ids
 """
 
 from __future__ import annotations
@@ -139,7 +142,18 @@ CREATE VIRTUAL TABLE index_text USING fts5(
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX)
+SCHEMA_V4_KEYFRAMES = """
+CREATE TABLE keyframe_vectors (
+    id           INTEGER PRIMARY KEY,
+    fingerprint  TEXT NOT NULL,
+    time_s       REAL NOT NULL,
+    model_id     TEXT NOT NULL DEFAULT '',
+    dim          INTEGER NOT NULL
+);
+CREATE INDEX keyframe_vectors_video ON keyframe_vectors(fingerprint, model_id, time_s);
+"""
+
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,6 +24,7 @@ from desktop_app.resources import icon
 
 class ChatPane(QWidget):
     seek_requested = Signal(int)  # position_ms, from a timestamp link
+    source_selected = Signal(int, int)  # start_ms, end_ms, from a whole-video answer's source chip
     new_chat_requested = Signal()
     delete_chat_requested = Signal()
     export_chat_requested = Signal()
@@ -130,6 +131,7 @@ class ChatPane(QWidget):
     def add_exchange(self, exchange: Exchange) -> ExchangeWidget:
         widget = ExchangeWidget(exchange, self._duration_s, self._list)
         widget.seek_requested.connect(self.seek_requested)
+        widget.source_selected.connect(self.source_selected)
         self._widgets[exchange.key] = widget
         self._list_layout.insertWidget(self._list_layout.count() - 1, widget)
         self.empty_label.setVisible(False)

@@ -38,6 +38,7 @@ class Exchange:
     frame_times_s: list[float] = field(default_factory=list)  # this question's frames the model saw (its run)
     earlier_frames: int = 0  # frames of earlier questions the model saw again for this answer
     heard_audio: bool | None = None  # None until the run says; True only when the model heard the segment's sound
+    sources: list[tuple[int, int, str]] = field(default_factory=list)  # a whole-video answer's moments (ms, ms, why)
 
 
 def exchange_for(key: int, text: str, media, duration_ms: int) -> Exchange:

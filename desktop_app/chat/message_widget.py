@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.chat.exchange import AnswerState, Exchange
+from desktop_app.chat.source_chips import SourceChips
 from desktop_app.resources import icon
 from desktop_app.timefmt import format_time_s, linkify_timestamps, time_from_seek_url
 
@@ -249,6 +250,7 @@ class ExchangeWidget(QWidget):
     """A question and its answer, stacked."""
 
     seek_requested = Signal(int)
+    source_selected = Signal(int, int)  # start_ms, end_ms: a source chip was clicked
 
     def __init__(self, exchange: Exchange, duration_s: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -256,11 +258,15 @@ class ExchangeWidget(QWidget):
         self.question_view = QuestionView(exchange, self)
         self.answer_view = AnswerView(exchange, duration_s, self)
         self.answer_view.seek_requested.connect(self.seek_requested)
+        self.source_chips = SourceChips(self)
+        self.source_chips.source_clicked.connect(self.source_selected)
+        self.source_chips.set_sources(exchange.sources)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.question_view)
         layout.addWidget(self.answer_view)
+        layout.addWidget(self.source_chips)
 
     def append(self, piece: str) -> None:
         self.answer_view.append(piece)  # the controller keeps exchange.answer; the view keeps its own copy

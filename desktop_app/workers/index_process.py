@@ -14,7 +14,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-INDEX_PARTS: tuple[str, ...] = ("transcript", "scenes", "chapters")
+INDEX_PARTS: tuple[str, ...] = ("transcript", "scenes", "captions", "embeddings", "chapters")
 """The parts the window builds, in order (those core_model.index.runner builds today)."""
 
 

@@ -83,7 +83,7 @@ def test_index_action_builds_in_a_child_process_and_shows_transcript_and_state(q
 
     assert child.exitcode == 0 and not child.is_alive()
     assert [p.part for p in progress.reports][:1] == ["transcript"] and progress.of("scenes")
-    assert any(t.startswith("Indexing scenes (2/3)") for t in texts)
+    assert any(t.startswith("Indexing scenes (2/5)") for t in texts)
     assert status.state_label.text() == "Indexed: transcript, scenes"
     assert not status.progress_bar.isVisibleTo(status) and status.index_button.isVisibleTo(status)
     assert status.state_label.isVisibleTo(status)
@@ -245,7 +245,7 @@ def test_the_chosen_model_titles_chapters_that_the_timeline_marks(qtbot, make_wi
     window.actions_.index_video.trigger()
     _wait_idle(qtbot, window, timeout_ms=180000)
 
-    assert window.index_status.state_label.text() == "Indexed: transcript, scenes, chapters"
+    assert window.index_status.state_label.text() == "Indexed: transcript, scenes, captions, chapters"
     marks = window.timeline.chapters()
     assert len(marks) == 1 and (marks[0].start_ms, marks[0].end_ms) == (0, 12000) and marks[0].title
     assert window.index.parts["chapters"].model_id

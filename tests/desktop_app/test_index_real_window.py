@@ -24,7 +24,7 @@ def test_the_real_window_shows_the_index_and_its_build(x_display, tmp_path):  # 
     assert report["size"] == [900, 600]
     assert report["matches"] == "2 of 12 lines match"
     assert report["cut"] == [] and report["cut_while_building"] == [], report
-    assert report["progress"].startswith("Indexing scenes (2/3)") and "ETA" in report["progress"]
+    assert report["progress"].startswith("Indexing scenes (2/5)") and "ETA" in report["progress"]
     assert report["after_stop"].startswith("Indexed: transcript")  # and the scenes found before the stop, if any
     assert report["cut_after_stop"] == [], report["cut_after_stop"]
     for name in ("index-1440x900.png", "index-900x600.png", "index-building-900x600.png"):

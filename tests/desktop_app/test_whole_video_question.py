@@ -37,3 +37,61 @@ def test_whole_video_question_without_an_index_is_one_pass(qtbot, make_window, f
     window.video.select_whole_video()
     ask_and_wait(qtbot, window, "What happens?")
     assert fake_factory.requests[-1].media[0] == SegmentRef(str(gui_video), None, None, include_audio=True)
+
+
+def test_the_sources_are_chips_under_the_answer_and_a_click_selects_the_moment(qtbot, make_window, fake_factory,
+                                                                              tmp_path, party_video):  # noqa: F811
+    from PySide6.QtCore import Qt
+
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    shutil.copy(party_video.with_suffix(".srt"), tmp_path / "party.srt")
+    window = make_window()
+    with IndexStore(window.controller.store.path) as index:
+        build_index(video, parts=("transcript", "scenes"), store=index)
+    open_video_and_wait(qtbot, window, video)
+    window.video.select_whole_video()
+
+    widget = ask_and_wait(qtbot, window, "When does grandma give her speech?")
+    chips = widget.source_chips.chips
+    assert chips and widget.source_chips.isVisible()
+    first = widget.exchange.sources[0]
+    assert first[0] <= SPEECH_AT_S * 1000 <= first[1] and "Grandma gives her speech" in first[2]
+    assert chips[0].text() == "1:36–1:51" and "Grandma gives her speech" in chips[0].toolTip()
+    qtbot.mouseClick(chips[0], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.selection_ms == (first[0], first[1]), timeout=3000)
+    assert window.timeline.selection_ms() == (first[0], first[1])
+    qtbot.waitUntil(lambda: abs(window.player.position_ms() - first[0]) < 600, timeout=5000)
+    ask_and_wait(qtbot, window, "Who is speaking?")  # the follow-up is about exactly that moment
+    segment = fake_factory.requests[-1].media[0]
+    assert (round(segment.start_s * 1000), round(segment.end_s * 1000)) == (first[0], first[1])
+
+
+def test_a_question_about_a_segment_has_no_source_chips(qtbot, make_window, fake_factory, gui_video):
+    window = make_window()
+    open_video_and_wait(qtbot, window, gui_video)
+    window.timeline.set_selection_ms(0, 1000)
+    widget = ask_and_wait(qtbot, window, "What happens?")
+    assert widget.source_chips.chips == [] and not widget.source_chips.isVisible()
+
+
+def test_a_reopened_chat_shows_its_source_chips_again(qtbot, make_window, fake_factory, tmp_path,
+                                                      party_video):  # noqa: F811
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    shutil.copy(party_video.with_suffix(".srt"), tmp_path / "party.srt")
+    window = make_window()
+    with IndexStore(window.controller.store.path) as index:
+        build_index(video, parts=("transcript", "scenes"), store=index)
+    open_video_and_wait(qtbot, window, video)
+    window.video.select_whole_video()
+    asked = ask_and_wait(qtbot, window, "When does grandma give her speech?")
+    sources = list(asked.exchange.sources)
+    chat_id = window.controller.chat_id
+    window.controller.new_chat()
+    qtbot.waitUntil(lambda: not window.chat.exchange_widgets(), timeout=3000)
+    window.controller.select_chat(chat_id)
+    qtbot.waitUntil(lambda: len(window.chat.exchange_widgets()) == 1, timeout=3000)
+    reopened = window.chat.exchange_widgets()[0]
+    assert reopened.exchange.sources == sources
+    assert [c.text() for c in reopened.source_chips.chips] == [c.text() for c in asked.source_chips.chips]

@@ -83,7 +83,10 @@ def test_done_when_index_print_and_ask_about_the_whole_video(tmp_path, party, ti
 
 def test_a_long_video_without_an_index_is_indexed_once_with_a_notice(tmp_path, party, tiny_vlm_dir):
     answer = _ask(party, GRANDMA, tiny_vlm_dir, tmp_path)
-    assert "vidi: notice: party.mp4 (3:00) has no index yet: indexing its transcript and scenes" in answer["stderr"]
+    assert ("vidi: notice: party.mp4 (3:00) has no index yet: indexing its transcript, scenes and keyframes"
+            in answer["stderr"])
+    assert "embeddings skipped: no image embedding model on this machine: run 'vidi models pull siglip2-base'" \
+        in answer["stderr"]  # no SigLIP here: said once, the rest is built and used
     first = answer["sources"][0]
     assert first["start_s"] <= SPEECH_AT_S <= first["end_s"]
     printed = _vidi(["transcript", party, "--format", "txt"], tmp_path)

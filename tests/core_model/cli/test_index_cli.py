@@ -16,6 +16,7 @@ from tests.fixtures.index_media import (  # noqa: F401  (fixtures)
     speech_video,
     tiny_whisper,
 )
+from tests.fixtures.tiny_siglip import tiny_siglip_dir  # noqa: F401  (fixture)
 
 REPO_ROOT = Path(core_model.__file__).resolve().parents[1]
 SIDECAR = ("1\n00:00:05,000 --> 00:00:08,000\nWelcome to the castle\n\n"
@@ -38,12 +39,13 @@ def tour(tmp_path, long_scene_video):  # noqa: F811
     return video
 
 
-def test_index_then_transcript_and_chapters(tmp_path, tour, tiny_vlm_dir):
-    built = _vidi(["index", tour, "--model", tiny_vlm_dir], tmp_path)
+def test_index_then_transcript_and_chapters(tmp_path, tour, tiny_vlm_dir, tiny_siglip_dir):  # noqa: F811
+    built = _vidi(["index", tour, "--model", tiny_vlm_dir, "--embed-model", tiny_siglip_dir], tmp_path)
     assert built.returncode == 0, built.stderr
     assert "transcript: 2 lines from tour.srt (built now)" in built.stdout
     assert "scenes: 7 scenes (built now)" in built.stdout
-    assert "captions: skipped: not built by this version" in built.stdout
+    assert "captions: 7 captions by" in built.stdout and "(built now)" in built.stdout
+    assert f"embeddings: 7 keyframes by {tiny_siglip_dir.name} (built now)" in built.stdout
     assert "chapters: 1 chapter titled by" in built.stdout
     assert "scenes 2/5 [" in built.stderr and "100%" in built.stderr  # the progress bar, on stderr
 

@@ -174,7 +174,7 @@ def test_chapters_are_titled_by_the_model_over_the_transcript(tmp_path, long_sce
     assert "no model on this machine to title chapters" in skipped.skipped["chapters"]
     assert "vidi models pull" in skipped.skipped["chapters"]
     report = build_index(video, store=index, manager=no_models, chapter_model=str(tiny_vlm_dir))
-    assert report.built == ["chapters"] and report.parts["chapters"].model_id
+    assert report.built == ["captions", "chapters"] and report.parts["chapters"].model_id  # one model for both
     chapters = index.chapters(report.fingerprint)
     assert [(c.start_s, c.end_s) for c in chapters] == [(0.0, 70.0)]  # 70 s: one chapter (at least a minute each)
     assert chapters[0].title  # random words from the tiny model: the plumbing is what is tested
