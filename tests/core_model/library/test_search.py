@@ -138,3 +138,14 @@ def test_an_empty_query_or_a_bad_limit_is_one_clear_error(indexed):
     with pytest.raises(UsageError, match="1 or more"):
         search(library, "lake", limit=0)
     assert search(library, "zebra") == []
+
+
+def test_many_matching_lines_of_videos_outside_the_library_do_not_hide_its_own(indexed):
+    library, paths = indexed
+    from core_model.store.index_records import Cue
+
+    with IndexStore(library.path) as index:  # a video indexed on its own ('vidi index'), not in the library
+        index.add_cues("f" * 64, [Cue(float(n), n + 0.5, "budget budget budget") for n in range(100)],
+                       until_s=100.0, done=True, source="sidecar")
+    best = search(library, "budget", limit=1)
+    assert len(best) == 1 and best[0].video == paths["talk"]
