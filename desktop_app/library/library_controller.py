@@ -1,7 +1,8 @@
 """The window's library: folders, the scan, search, and the indexing queue (a child process), as Qt signals.
 
-The scan and the search run on the GUI thread: the scan reads only files whose size or mtime changed (2 MiB each),
-and a search is one FTS5 query; both take milliseconds for a few hundred videos. Indexing runs in a child process
+The scan runs on a thread of its own: it reads only files whose size or mtime changed, but a folder of a thousand new
+videos is a thousand 2-MiB reads. A search is one FTS5 query on the GUI thread (tens of milliseconds at 200k lines,
+bench/library_bench.py). Indexing runs in a child process
 (workers/library_job.py) and pauses while a question is asked, so questions go first; it goes on afterwards.
 A watcher on the folders rescans (debounced) when files appear, vanish or are renamed while the app runs.
 """
@@ -9,6 +10,7 @@ A watcher on the folders rescans (debounced) when files appear, vanish or are re
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +32,8 @@ class LibraryController(QObject):
     progress_changed = Signal(str, int)  # text, overall percent (-1: unknown)
     running_changed = Signal(bool)
     message = Signal(str, bool)  # a line for the status bar, is_error
+    scanned = Signal()  # a scan ended and its outcome was emitted
+    _scan_done = Signal(object)  # from the scan thread: (folders, files, ScanReport) or the error's message
 
     def __init__(self, db_path: Callable[[], Path], chapter_model: Callable[[], str | None],
                  parent: QObject | None = None) -> None:
@@ -43,6 +47,9 @@ class LibraryController(QObject):
         self.job.running_changed.connect(self.running_changed)
         self._resume_after_question = False
         self._question_busy = False
+        self._scan_thread: threading.Thread | None = None
+        self._scan_again = False
+        self._scan_done.connect(self._on_scanned)
         self.query = ""
         self.watcher = QFileSystemWatcher(self)
         self._rescan = QTimer(self)
@@ -73,28 +80,52 @@ class LibraryController(QObject):
         return True
 
     def refresh(self) -> None:
-        """Scan the folders (cheap), then emit the folders, the summary and the last search's results again."""
+        """Scan the folders (cheap) on the scan thread; then the folders, the summary and the last search's
+        results are emitted again. A refresh asked during a scan runs once that scan ends."""
+        if self._scan_thread is not None:
+            self._scan_again = True
+            return
+        self._scan_thread = threading.Thread(target=self._scan, name="vidi-library-scan", daemon=True)
+        self._scan_thread.start()
+
+    def is_scanning(self) -> bool:
+        return self._scan_thread is not None
+
+    def _scan(self) -> None:
+        """On the scan thread: its own connection (SQLite connections stay on their thread)."""
         from core_model.library.scan import scan_library
 
         try:
             with self._library() as library:
                 report = scan_library(library)
-                folders = [f.path for f in library.folders()]
-                files = library.files()
+                outcome: object = ([f.path for f in library.folders()], library.files(), report)
         except Exception as exc:  # noqa: BLE001
             log.warning("the library scan failed", exc_info=True)
-            self.message.emit(f"The library could not be read: {user_message(exc)}", True)
-            return
-        self._watch(folders)
-        self.folders_changed.emit(folders)
-        counts = {state: sum(f.state == state for f in files) for state in ("indexed", "new", "failed")}
-        noun = "video" if len(files) == 1 else "videos"
-        self.summary_changed.emit(f"{len(files)} {noun}: {counts['indexed']} indexed, {counts['new']} to index, "
-                                  f"{counts['failed']} failed" if files else "No videos yet: add a folder.")
-        if report.missing_folders:
-            self.message.emit(f"Missing folder (unplugged?): {report.missing_folders[0]}", True)
-        if self.query:
-            self.search(self.query)
+            outcome = user_message(exc)
+        self._scan_done.emit(outcome)
+
+    def _on_scanned(self, outcome) -> None:
+        if self._scan_thread is not None:
+            self._scan_thread.join()
+        self._scan_thread = None
+        if isinstance(outcome, str):
+            self.message.emit(f"The library could not be read: {outcome}", True)
+        else:
+            folders, files, report = outcome
+            self._watch(folders)
+            self.folders_changed.emit(folders)
+            counts = {state: sum(f.state == state for f in files) for state in ("indexed", "new", "failed")}
+            noun = "video" if len(files) == 1 else "videos"
+            self.summary_changed.emit(f"{len(files)} {noun}: {counts['indexed']} indexed, {counts['new']} to index, "
+                                      f"{counts['failed']} failed" if files else "No videos yet: add a folder.")
+            if report.missing_folders:
+                self.message.emit(f"Missing folder (unplugged?): {report.missing_folders[0]}", True)
+            if self.query:
+                self.search(self.query)
+        self.scanned.emit()
+        if self._scan_again:
+            self._scan_again = False
+            self.refresh()
 
     def _watch(self, folders: list[str]) -> None:
         watched = set(self.watcher.directories())
@@ -154,6 +185,8 @@ class LibraryController(QObject):
     def shutdown(self) -> None:
         self._rescan.stop()
         self.job.shutdown()
+        if self._scan_thread is not None:
+            self._scan_thread.join(2.0)  # a scan commits file by file: stopping between two is safe
 
     def _on_progress(self, progress) -> None:
         name = progress.video.name

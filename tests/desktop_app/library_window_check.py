@@ -52,6 +52,7 @@ def main(out_dir: str) -> dict:
         choose_library_folder(window, window.library, folder=str(folder))
         view.index_button.click()
         _wait(app, lambda: not window.library.is_running(), 120)
+        _wait(app, lambda: "3 indexed" in view.summary_label.text(), 20)  # the scan after the queue
         report["summary"] = view.summary_label.text()
         view.search_box.setText("the dog jumps off the pier")
         view.search_box.returnPressed.emit()
