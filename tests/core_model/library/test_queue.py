@@ -115,3 +115,15 @@ def test_the_queue_resumes_after_the_process_is_killed(tmp_path, library_videos,
         assert positions[0] >= state.done_until_s  # it went on where the killed run's last commit was
         starts = [s.start_s for s in index.scenes(fingerprint_file(long))]
     assert starts == pytest.approx([0, 10, 20, 30, 40, 50, 60], abs=0.3)  # nothing lost, nothing twice
+
+
+def test_a_chapter_model_also_titles_each_videos_chapters(tmp_path, stores, library_videos, no_models,
+                                                          tiny_vlm_dir):
+    library, index = stores
+    talk = copy_video(library_videos["talk.mp4"], tmp_path / "videos" / "talk.mp4")
+    library.add_folder(tmp_path / "videos")
+    scan_library(library)
+    report = index_library(library, index, manager=no_models, chapter_model=str(tiny_vlm_dir))
+    assert report.indexed == [talk] and not report.notes
+    fingerprint = fingerprint_file(talk)
+    assert index.part(fingerprint, "chapters").done and index.chapters(fingerprint)
