@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 
 
-def _scanned_library():
+def scanned_library():
+    """The library store after the cheap scan (a missing folder: a warning line on stderr)."""
     from core_model.library.library_store import LibraryStore
     from core_model.library.scan import scan_library
 
@@ -63,7 +64,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     with LibraryStore() as library:
         folder = library.add_folder(args.folder)
-    library, _ = _scanned_library()
+    library, _ = scanned_library()
     with library:
         files = library.files(folder.id)
     waiting = sum(f.state == "new" for f in files)
@@ -85,7 +86,7 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from core_model.timefmt import format_clock_s
 
-    library, _ = _scanned_library()
+    library, _ = scanned_library()
     with library:
         folders = library.folders()
         if not folders:
@@ -108,7 +109,7 @@ def run_index(args: argparse.Namespace) -> int:
     from core_model.library.queue import index_library
     from core_model.store.index_store import IndexStore
 
-    library, _ = _scanned_library()
+    library, _ = scanned_library()
     bar = LibraryProgressBar(sys.stderr)
     with library, IndexStore(library.path) as index:
         waiting = len(library.to_index())

@@ -60,7 +60,7 @@ def _day(text: str) -> date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core_model.cli.library import _scanned_library
+    from core_model.cli.library import scanned_library
     from core_model.library.search import SearchFilters, search
     from core_model.timefmt import format_clock_s
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     filters = SearchFilters(folder=args.folder, modified_from=args.date_from, modified_to=args.date_to,
                             min_duration_s=args.min_duration, max_duration_s=args.max_duration,
                             has_speech=args.has_speech)
-    library, _ = _scanned_library()
+    library, _ = scanned_library()
     with library:
         if not library.folders():
             raise CliError("the library is empty: add a folder with 'vidi library add FOLDER'")

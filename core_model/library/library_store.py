@@ -165,13 +165,9 @@ class LibraryStore:
     # Plumbing: every statement under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
     # ------------------------------------------------------------------------------------------------------------
 
-    @property
-    def connection(self) -> sqlite3.Connection:
-        """The open connection, for read-only queries of a neighbour module (search) under ``reading()``."""
-        return self._db
-
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for the read-only queries of a neighbour module (search), under the lock."""
         with self._lock, store_errors(self.path):
             yield self._db
 

@@ -162,7 +162,7 @@ class LibraryController(QObject):
         if self.job.is_running():
             return False
         self._resume_after_question = False
-        self.job.start_queue(str(self._db_path()), chapter_model=None)
+        self.job.start_queue(str(self._db_path()), chapter_model=self._chapter_model())
         self.progress_changed.emit("Indexing the library: starting…", -1)
         return True
 

@@ -19,6 +19,8 @@ THUMBNAIL_KEY = "library"
 
 
 def create_library(window) -> LibraryController:
+    # no chapters for the library's videos by default: titling loads a chat model per video in the child, beside
+    # the one the window may hold for questions (memory); search needs the transcript and the scenes only
     controller = LibraryController(lambda: index_db_path(window), lambda: None, window)
     view = LibraryView(window)
     window.library_view = view

@@ -73,16 +73,16 @@ def test_add_index_search_and_open_a_moment(qtbot, make_window, folder, tmp_path
                     and window.timeline.selection_ms() is not None
                     and window.timeline.selection_ms()[0] <= 3000, timeout=15000)
 
-    shutil.copy(library_videos["talk.mp4"].with_name("talk.mp4"), folder / "talk copy.mp4")  # the watcher
+    shutil.copy(library_videos["talk.mp4"], folder / "talk copy.mp4")  # the watcher
     write_scene_video(folder / "new.mp4", [20, 20], fps=5, width=64, height=48)
     _wait_summary(qtbot, view, "5 videos: 3 indexed, 2 to index, 0 failed")
 
 
 def test_the_queue_pauses_while_a_question_is_answered_and_goes_on_after(qtbot, make_window, tmp_path):
     root = tmp_path / "long"
-    for number in range(2):
-        write_scene_video(root / f"long{number}.mp4" if root.exists() else _mkdir(root) / f"long{number}.mp4",
-                          [100] * 30 + [number + 1], fps=20, width=64, height=48)
+    root.mkdir()
+    for number in range(2):  # 150 s each at 64x48: the queue is still busy when the question comes
+        write_scene_video(root / f"long{number}.mp4", [100] * 30 + [number + 1], fps=20, width=64, height=48)
     window = make_window()
     controller = window.library
     assert choose_library_folder(window, controller, folder=str(root))
@@ -101,7 +101,3 @@ def test_the_queue_pauses_while_a_question_is_answered_and_goes_on_after(qtbot, 
     _wait_idle(qtbot, window)
     _wait_summary(qtbot, window.library_view, "2 videos: 2 indexed, 0 to index, 0 failed")
 
-
-def _mkdir(path):
-    path.mkdir(parents=True, exist_ok=True)
-    return path
