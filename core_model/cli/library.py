@@ -4,6 +4,7 @@
     vidi library remove ~/Videos         # take it out (the videos' indexes and chats stay, keyed by content)
     vidi library list                    # folders and their videos: indexed, to index, failed (and why)
     vidi library index [--model ID]      # index what is new, one video at a time, with a progress bar on stderr
+    vidi library index --retry-failed    # and try the videos that failed again
 
 Every command first runs the cheap scan (size and mtime; only changed files are read), so new, renamed, moved and
 removed videos are noticed. ``index`` resumes where a killed or interrupted run stopped; a video that cannot be
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     index.add_argument("--model", metavar="ID_OR_PATH", help="also title chapters with this model")
     index.add_argument("--asr-model", metavar="ID_OR_PATH",
                        help="the speech model (Whisper) for videos without subtitles")
+    index.add_argument("--retry-failed", action="store_true",
+                       help="try again the videos that failed (e.g. after fixing their permissions)")
     index.set_defaults(func=run_index)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 
@@ -112,6 +115,8 @@ def run_index(args: argparse.Namespace) -> int:
     library, _ = scanned_library()
     bar = LibraryProgressBar(sys.stderr)
     with library, IndexStore(library.path) as index:
+        if args.retry_failed:
+            library.retry_failed()
         waiting = len(library.to_index())
         if not library.folders():
             print("The library is empty: add a folder with 'vidi library add FOLDER'.")

@@ -128,6 +128,12 @@ class LibraryStore:
         """The files still to index, oldest found first (the order the queue takes them in)."""
         return [_file(r) for r in self._query_all("SELECT * FROM library_files WHERE state = 'new' ORDER BY id")]
 
+    def retry_failed(self) -> int:
+        """Put the videos that failed back in the queue (a file fixed without its content changing, e.g. its
+        permissions, is not noticed by the scan). Returns how many."""
+        with self._transaction() as db:
+            return db.execute("UPDATE library_files SET state = 'new', note = '' WHERE state = 'failed'").rowcount
+
     def add_file(self, folder_id: int, path: Path, fingerprint: str, size_bytes: int, mtime_ns: int, *,
                  state: str = "new", note: str = "") -> None:
         with self._transaction() as db:

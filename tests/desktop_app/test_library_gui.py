@@ -77,6 +77,11 @@ def test_add_index_search_and_open_a_moment(qtbot, make_window, folder, tmp_path
     write_scene_video(folder / "new.mp4", [20, 20], fps=5, width=64, height=48)
     _wait_summary(qtbot, view, "5 videos: 3 indexed, 2 to index, 0 failed")
 
+    view.folder_list.setCurrentRow(0)  # Remove: the folder's videos leave the results
+    qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
+    _wait_summary(qtbot, view, "No videos yet: add a folder.")
+    assert view.folder_list.count() == 0 and view.moments() == []
+
 
 def test_the_queue_pauses_while_a_question_is_answered_and_goes_on_after(qtbot, make_window, tmp_path):
     root = tmp_path / "long"

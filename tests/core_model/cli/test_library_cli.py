@@ -76,6 +76,8 @@ def test_add_index_then_search_finds_the_moment(tmp_path, folder):
     text = _ok(_vidi(["search", "grandma", "speech"], tmp_path)).stdout
     assert text.startswith(f"1. {folder / 'party.mp4'}  1:36–1:51") and "Grandma gives her speech" in text
     assert _ok(_vidi(["library", "index"], tmp_path)).stdout == "Nothing new to index.\n"
+    retried = _ok(_vidi(["library", "index", "--retry-failed"], tmp_path)).stdout
+    assert retried.startswith("Indexed 0 videos, 1 failed:") and "broken.mp4" in retried
 
 
 def test_a_renamed_video_is_found_under_its_new_name_and_a_removed_folder_leaves(tmp_path, folder):

@@ -55,6 +55,9 @@ def test_a_corrupt_file_is_skipped_with_a_note_and_the_queue_goes_on(tmp_path, s
     assert {p.count for p in seen} == {3}
     again = index_library(library, index, manager=no_models)
     assert not again.indexed and not again.failed  # nothing new: nothing done, the broken file is not retried
+    assert library.retry_failed() == 1
+    retried = index_library(library, index, manager=no_models)
+    assert list(retried.failed) == [root / "a_broken.mp4"] and not retried.indexed
 
 
 def test_should_stop_pauses_the_queue_and_the_next_run_goes_on(tmp_path, stores, library_videos, no_models):
