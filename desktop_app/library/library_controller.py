@@ -51,6 +51,7 @@ class LibraryController(QObject):
         self._scan_again = False
         self._scan_done.connect(self._on_scanned)
         self.query = ""
+        self.filters = None
         self.watcher = QFileSystemWatcher(self)
         self._rescan = QTimer(self)
         self._rescan.setSingleShot(True)
@@ -121,7 +122,7 @@ class LibraryController(QObject):
             if report.missing_folders:
                 self.message.emit(f"Missing folder (unplugged?): {report.missing_folders[0]}", True)
             if self.query:
-                self.search(self.query)
+                self.search(self.query, self.filters)
         self.scanned.emit()
         if self._scan_again:
             self._scan_again = False
@@ -141,16 +142,18 @@ class LibraryController(QObject):
             self.watcher.addPaths(sorted(wanted - watched))
 
     # ---- search -------------------------------------------------------------------------------------------
-    def search(self, query: str, limit: int = 50) -> list:
-        from core_model.library.search import search
+    def search(self, query: str, filters=None, limit: int = 50) -> list:
+        """The moments for ``query`` (``filters``: a SearchFilters, default none; kept for the next refresh)."""
+        from core_model.library.search import SearchFilters, search
 
+        self.filters = filters if filters is not None else SearchFilters()
         self.query = query.strip()
         if not self.query:
             self.results_changed.emit("", [])
             return []
         try:
             with self._library() as library:
-                results = search(library, self.query, limit=limit)
+                results = search(library, self.query, limit=limit, filters=self.filters)
         except Exception as exc:  # noqa: BLE001
             self.message.emit(user_message(exc), True)
             results = []

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,7 +34,7 @@ class LibraryView(QWidget):
     remove_folder_requested = Signal(str)  # the folder's path
     index_requested = Signal()
     stop_requested = Signal()
-    search_requested = Signal(str)
+    search_requested = Signal(str, object)  # query, core_model.library.search.SearchFilters
     moment_activated = Signal(str, float, float)  # video path, start_s, end_s
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -58,6 +59,11 @@ class LibraryView(QWidget):
         self.search_box = QLineEdit(self)
         self.search_box.setPlaceholderText("Find a moment in all your videos…")
         self.search_box.setClearButtonEnabled(True)
+        self.folder_filter = QComboBox(self)
+        self.folder_filter.addItem("All folders", None)
+        self.speech_filter = QComboBox(self)
+        for label, value in (("With or without speech", None), ("With speech", True), ("Without speech", False)):
+            self.speech_filter.addItem(label, value)
         self.results = QListWidget(self)
         self.results.setIconSize(THUMB_SIZE)
         self.results.setWordWrap(True)
@@ -82,6 +88,10 @@ class LibraryView(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
         layout.addWidget(self.search_box)
+        filters = QHBoxLayout()
+        filters.addWidget(self.folder_filter, 1)
+        filters.addWidget(self.speech_filter, 1)
+        layout.addLayout(filters)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.results, 1)
 
@@ -91,7 +101,9 @@ class LibraryView(QWidget):
         self.folder_list.currentRowChanged.connect(lambda row: self.remove_button.setEnabled(row >= 0))
         self.index_button.clicked.connect(self.index_requested)
         self.stop_button.clicked.connect(self.stop_requested)
-        self.search_box.returnPressed.connect(lambda: self.search_requested.emit(self.search_box.text()))
+        self.search_box.returnPressed.connect(self._search)
+        self.folder_filter.activated.connect(lambda _index: self._search())
+        self.speech_filter.activated.connect(lambda _index: self._search())
         self.results.itemClicked.connect(self._activate)
         self.results.itemActivated.connect(self._activate)
 
@@ -100,6 +112,12 @@ class LibraryView(QWidget):
         self.folder_list.clear()
         self.folder_list.addItems(folders)
         self.remove_button.setEnabled(False)
+        chosen = self.folder_filter.currentData()
+        self.folder_filter.clear()
+        self.folder_filter.addItem("All folders", None)
+        for folder in folders:
+            self.folder_filter.addItem(Path(folder).name or folder, folder)
+        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(chosen)))
 
     def set_summary(self, text: str) -> None:
         self.summary_label.setText(text)
@@ -145,7 +163,14 @@ class LibraryView(QWidget):
     def moments(self) -> list[tuple[str, float, float]]:
         return [self.results.item(row).data(MOMENT_ROLE) for row in range(self.results.count())]
 
+    def filters(self):
+        from core_model.library.search import SearchFilters
+
+        return SearchFilters(folder=self.folder_filter.currentData(), has_speech=self.speech_filter.currentData())
+
     # ---- intents ------------------------------------------------------------------------------------------
+    def _search(self) -> None:
+        self.search_requested.emit(self.search_box.text(), self.filters())
     def _remove_selected(self) -> None:
         item = self.folder_list.currentItem()
         if item is not None:

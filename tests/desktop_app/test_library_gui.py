@@ -55,6 +55,14 @@ def test_add_index_search_and_open_a_moment(qtbot, make_window, folder, tmp_path
     assert "The dog jumps off the wooden pier" in view.results.item(0).text()
     qtbot.waitUntil(lambda: not view.results.item(0).icon().isNull(), timeout=20000)  # its thumbnail
 
+    view.speech_filter.setCurrentIndex(view.speech_filter.findText("Without speech"))  # filters search again
+    view.speech_filter.activated.emit(view.speech_filter.currentIndex())
+    assert view.moments() == [] and "Nothing found" in view.empty_label.text()
+    view.speech_filter.setCurrentIndex(0)
+    view.folder_filter.setCurrentIndex(view.folder_filter.findData(str(folder)))
+    view.folder_filter.activated.emit(view.folder_filter.currentIndex())
+    assert view.moments() == moments
+
     rect = view.results.visualItemRect(view.results.item(0))
     qtbot.mouseClick(view.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.timeline.selection_ms() is not None, timeout=15000)
