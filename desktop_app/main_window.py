@@ -21,6 +21,7 @@ from desktop_app.chat.composer import split_dropped_paths
 from desktop_app.index.index_status import IndexStatus
 from desktop_app.index.index_wiring import create_index_controller, wire_index
 from desktop_app.index.transcript_pane import TranscriptPane
+from desktop_app.library.library_wiring import create_library
 from desktop_app.model_choice import ModelChoice
 from desktop_app.player.video_player import STEP_MS
 from desktop_app.resources import icon
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self._init_signals()
         self.index = create_index_controller(self)
         wire_index(self, self.transcript, self.index_status, self.index)
+        self.library = create_library(self)  # the Library tab: folders, indexing queue, search
         self.model_choice = ModelChoice(self)
         self.apply_settings()
         self._restore_geometry()
@@ -426,6 +428,7 @@ class MainWindow(QMainWindow):
                 log.warning("stopping the recording failed", exc_info=True)
         self.player.unload()
         self.index.shutdown()  # a build under way keeps what it built; its process ends here
+        self.library.shutdown()  # so does the library's queue
         self.controller.shutdown()
         worker_done = self.controller.client.shutdown(1800)
         thumbs_done = self.thumbnails.shutdown(200 if not worker_done else 1000)

@@ -17,7 +17,7 @@ import traceback
 
 from core_model.errors import UsageError
 
-SUBCOMMAND_MODULES = ("ask", "convert", "models", "index", "index_views")
+SUBCOMMAND_MODULES = ("ask", "convert", "models", "index", "index_views", "library", "search")
 """Modules in this package that add a subcommand; a module not written yet is skipped."""
 
 

@@ -153,7 +153,32 @@ CREATE TABLE keyframe_vectors (
 CREATE INDEX keyframe_vectors_video ON keyframe_vectors(fingerprint, model_id, time_s);
 """
 
-MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES)
+SCHEMA_V5_LIBRARY = """
+CREATE TABLE library_folders (
+    id        INTEGER PRIMARY KEY,
+    path      TEXT NOT NULL UNIQUE,
+    added_at  TEXT NOT NULL
+);
+
+CREATE TABLE library_files (
+    id           INTEGER PRIMARY KEY,
+    folder_id    INTEGER NOT NULL REFERENCES library_folders(id) ON DELETE CASCADE,
+    path         TEXT NOT NULL UNIQUE,
+    fingerprint  TEXT NOT NULL DEFAULT '',
+    size_bytes   INTEGER NOT NULL DEFAULT 0,
+    mtime_ns     INTEGER NOT NULL DEFAULT 0,
+    duration_s   REAL,
+    state        TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'indexed', 'failed')),
+    note         TEXT NOT NULL DEFAULT '',
+    seen_at      TEXT NOT NULL
+);
+CREATE INDEX library_files_fingerprint ON library_files(fingerprint);
+CREATE INDEX library_files_state ON library_files(state, id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES, SCHEMA_V5_LIBRARY,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,7 +45,7 @@ def test_a_mistyped_command_is_one_line_and_exit_2_and_starts_no_gui(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=_env(tmp_path), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2
-    assert result.stderr == "vidi: error: unknown command 'frobnicate' (choose from ask, convert, models, index, transcript, chapters)\n"
+    assert result.stderr == "vidi: error: unknown command 'frobnicate' (choose from ask, convert, models, index, transcript, chapters, library, search)\n"
     assert result.stdout.strip() == "no qt"
 
 
@@ -53,7 +53,7 @@ def test_a_mistyped_command_through_the_cli_module(tmp_path):
     result = _run(["frobnicate", "--json"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "vidi: error: unknown command 'frobnicate' (choose from ask, convert, models, index, transcript, chapters)"]
+        "vidi: error: unknown command 'frobnicate' (choose from ask, convert, models, index, transcript, chapters, library, search)"]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_the_launcher_opens_the_gui_only_for_nothing_or_an_existing_file(argv, o
         assert code == 2 and err.startswith("vidi: error: unknown command 'frobnicate'")
     if argv == ["missing-video.mp4"]:
         assert code == 2 and err == ("vidi: error: there is no file 'missing-video.mp4' to open "
-                                     "(commands: ask, convert, models, index, transcript, chapters)\n")
+                                     "(commands: ask, convert, models, index, transcript, chapters, library, search)\n")
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""The Library tab: the folders, the indexing queue's state, a search box and the moments found.
+
+Reports intents only (``add_folder_requested``, ``moment_activated(path, start_s, end_s)``, ...); the wiring
+(library_wiring.py) connects them to the LibraryController and the window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.timefmt import format_range_s
+
+MOMENT_ROLE = Qt.ItemDataRole.UserRole
+THUMB_SIZE = QSize(96, 54)
+
+
+class LibraryView(QWidget):
+    add_folder_requested = Signal()
+    remove_folder_requested = Signal(str)  # the folder's path
+    index_requested = Signal()
+    stop_requested = Signal()
+    search_requested = Signal(str, object)  # query, core_model.library.search.SearchFilters
+    moment_activated = Signal(str, float, float)  # video path, start_s, end_s
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._init_widgets()
+        self._init_layout()
+        self._init_signals()
+        self.set_running(False)
+
+    def _init_widgets(self) -> None:
+        self.folder_list = QListWidget(self)
+        self.folder_list.setMaximumHeight(90)
+        self.add_button = QPushButton("Add folder…", self)
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setEnabled(False)
+        self.summary_label = QLabel("No videos yet: add a folder.", self)
+        self.index_button = QPushButton("Index new videos", self)
+        self.stop_button = QPushButton("Stop", self)
+        self.progress_bar = QProgressBar(self)
+        self.progress_label = QLabel("", self)
+        self.progress_label.setWordWrap(True)
+        self.search_box = QLineEdit(self)
+        self.search_box.setPlaceholderText("Find a moment in all your videos…")
+        self.search_box.setClearButtonEnabled(True)
+        self.folder_filter = QComboBox(self)
+        self.folder_filter.addItem("All folders", None)
+        self.speech_filter = QComboBox(self)
+        for label, value in (("With or without speech", None), ("With speech", True), ("Without speech", False)):
+            self.speech_filter.addItem(label, value)
+        self.results = QListWidget(self)
+        self.results.setIconSize(THUMB_SIZE)
+        self.results.setWordWrap(True)
+        self.results.setAlternatingRowColors(True)
+        self.empty_label = QLabel("", self)
+        self.empty_label.setWordWrap(True)
+
+    def _init_layout(self) -> None:
+        folder_buttons = QHBoxLayout()
+        folder_buttons.addWidget(self.add_button)
+        folder_buttons.addWidget(self.remove_button)
+        folder_buttons.addStretch(1)
+        queue = QHBoxLayout()
+        queue.addWidget(self.summary_label, 1)
+        queue.addWidget(self.index_button)
+        queue.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Folders", self))
+        layout.addWidget(self.folder_list)
+        layout.addLayout(folder_buttons)
+        layout.addLayout(queue)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.search_box)
+        filters = QHBoxLayout()
+        filters.addWidget(self.folder_filter, 1)
+        filters.addWidget(self.speech_filter, 1)
+        layout.addLayout(filters)
+        layout.addWidget(self.empty_label)
+        layout.addWidget(self.results, 1)
+
+    def _init_signals(self) -> None:
+        self.add_button.clicked.connect(self.add_folder_requested)
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.folder_list.currentRowChanged.connect(lambda row: self.remove_button.setEnabled(row >= 0))
+        self.index_button.clicked.connect(self.index_requested)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.search_box.returnPressed.connect(self._search)
+        self.folder_filter.activated.connect(lambda _index: self._search())
+        self.speech_filter.activated.connect(lambda _index: self._search())
+        self.results.itemClicked.connect(self._activate)
+        self.results.itemActivated.connect(self._activate)
+
+    # ---- state from the controller ------------------------------------------------------------------------
+    def set_folders(self, folders: list[str]) -> None:
+        self.folder_list.clear()
+        self.folder_list.addItems(folders)
+        self.remove_button.setEnabled(False)
+        chosen = self.folder_filter.currentData()
+        self.folder_filter.clear()
+        self.folder_filter.addItem("All folders", None)
+        for folder in folders:
+            self.folder_filter.addItem(Path(folder).name or folder, folder)
+        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(chosen)))
+
+    def set_summary(self, text: str) -> None:
+        self.summary_label.setText(text)
+
+    def set_running(self, running: bool) -> None:
+        self.index_button.setVisible(not running)
+        self.stop_button.setVisible(running)
+        self.progress_bar.setVisible(running)
+
+    def set_progress(self, text: str, percent: int) -> None:
+        self.progress_label.setText(text)
+        if percent < 0:
+            self.progress_bar.setRange(0, 0)  # busy, no share known
+        else:
+            self.progress_bar.setRange(0, 100)
+            self.progress_bar.setValue(percent)
+
+    def set_results(self, query: str, moments: list) -> None:
+        """One row per moment: its thumbnail (filled in later by ``set_thumbnail``), the video, the time range,
+        the matching words."""
+        self.results.clear()
+        for moment in moments:
+            item = QListWidgetItem(f"{Path(moment.video).name}   {format_range_s(moment.start_s, moment.end_s)}\n"
+                                   f"{moment.text or '(seen in the picture)'}")
+            item.setToolTip(str(moment.video))
+            item.setData(MOMENT_ROLE, (str(moment.video), float(moment.start_s), float(moment.end_s)))
+            item.setSizeHint(QSize(0, THUMB_SIZE.height() + 10))
+            self.results.addItem(item)
+        if not query:
+            self.empty_label.setText("")
+        elif not moments:
+            self.empty_label.setText(f"Nothing found for “{query}”. Videos still to index are not searched yet.")
+        else:
+            self.empty_label.setText(f"{len(moments)} moment{'' if len(moments) == 1 else 's'} for “{query}”:")
+
+    def set_thumbnail(self, row: int, image: QImage) -> None:
+        item = self.results.item(row)
+        if item is not None and not image.isNull():
+            pixmap = QPixmap.fromImage(image).scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation)
+            item.setIcon(QIcon(pixmap))
+
+    def moments(self) -> list[tuple[str, float, float]]:
+        return [self.results.item(row).data(MOMENT_ROLE) for row in range(self.results.count())]
+
+    def filters(self):
+        from core_model.library.search import SearchFilters
+
+        return SearchFilters(folder=self.folder_filter.currentData(), has_speech=self.speech_filter.currentData())
+
+    # ---- intents ------------------------------------------------------------------------------------------
+    def _search(self) -> None:
+        self.search_requested.emit(self.search_box.text(), self.filters())
+    def _remove_selected(self) -> None:
+        item = self.folder_list.currentItem()
+        if item is not None:
+            self.remove_folder_requested.emit(item.text())
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        path, start_s, end_s = item.data(MOMENT_ROLE)
+        self.moment_activated.emit(path, start_s, end_s)
