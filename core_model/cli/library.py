@@ -152,7 +152,9 @@ class LibraryProgressBar:
 
     def update(self, progress) -> None:
         head = f"[{progress.number}/{progress.count}] {progress.video.name}"
-        if progress.index is None:
+        if progress.done:
+            line, key = f"{head}  done", (progress.number, "done", 0)
+        elif progress.index is None:
             line, key = f"{head}  starting", (progress.number, None, 0)
         else:
             line = f"{head}  {format_index_progress(progress.index, self.WIDTH)}"

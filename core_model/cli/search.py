@@ -59,6 +59,13 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a day in the form YYYY-MM-DD: {text!r}") from None
 
 
+def _image_search(index_store):
+    """Search by look over the keyframe embeddings the index stored beside the library (the same database)."""
+    from core_model.library.image_search import KeyframeImageSearch
+
+    return KeyframeImageSearch(index_store)
+
+
 def run(args: argparse.Namespace) -> int:
     from core_model.cli.library import scanned_library
     from core_model.library.search import SearchFilters, search
@@ -68,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
     filters = SearchFilters(folder=args.folder, modified_from=args.date_from, modified_to=args.date_to,
                             min_duration_s=args.min_duration, max_duration_s=args.max_duration,
                             has_speech=args.has_speech)
+    from core_model.store import IndexStore
+
     library, _ = scanned_library()
-    with library:
+    with library, IndexStore(library.path) as index_store:
         if not library.folders():
             raise CliError("the library is empty: add a folder with 'vidi library add FOLDER'")
         waiting = len(library.to_index())
-        results = search(library, query, limit=args.limit, filters=filters)
+        results = search(library, query, limit=args.limit, filters=filters, image_search=_image_search(index_store))
     if waiting:
         print(f"vidi: warning: {waiting} video{'' if waiting == 1 else 's'} not indexed yet: "
               "run 'vidi library index'", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Image similarity for library search: a query's SigLIP text vector against the keyframes' vectors.
 
-    image_search = VectorImageSearch(vectors, embedder.embed_texts, keyframes)
+    image_search = KeyframeImageSearch(IndexStore())     # the keyframe vectors the index's embeddings part stored
     search(library, "a dog jumping into a lake", image_search=image_search)    # fused with the words by rank
 
 ``vectors`` is the embedded VectorIndex (core_model.index.vectors) the index's embeddings part writes, whose ids are
@@ -50,3 +50,36 @@ class VectorImageSearch:
                 fingerprint, time_s = where[vector_id]
                 hits.append(ImageHit(fingerprint, max(0.0, time_s - MOMENT_HALF_S), time_s + MOMENT_HALF_S, score))
         return hits
+
+
+class KeyframeImageSearch:
+    """An ``ImageSearch`` over the keyframe embeddings the index's embeddings part stored (core_model.store's
+    IndexStore): the question embedded by each SigLIP the searched videos were embedded with, searched across their
+    keyframes. Videos without embeddings, or whose model is no longer on this machine, are searched by words only."""
+
+    def __init__(self, index_store, manager=None) -> None:
+        self.index_store = index_store
+        self.manager = manager
+
+    def __call__(self, query: str, fingerprints: Sequence[str], limit: int) -> list[ImageHit]:
+        from pathlib import Path
+
+        from core_model.errors import VidiError
+        from core_model.index.keyframes import find_embedding_model, question_embedder
+
+        hits: list[ImageHit] = []
+        for model_id, source in self.index_store.embedding_models(fingerprints).items():
+            folder = Path(source) if source and Path(source).is_dir() else None
+            try:
+                if folder is None:
+                    found = find_embedding_model(model_id, self.manager)
+                    folder = found.folder if found is not None else None
+                if folder is None:
+                    continue
+                text_vector = question_embedder(folder).embed_texts([query])[0]
+            except VidiError:
+                continue  # a model gone or failing: the words still answer
+            for fingerprint, time_s, score in self.index_store.search_keyframes_of(
+                    fingerprints, text_vector, model_id=model_id, limit=limit):
+                hits.append(ImageHit(fingerprint, max(0.0, time_s - MOMENT_HALF_S), time_s + MOMENT_HALF_S, score))
+        return sorted(hits, key=lambda hit: -hit.score)[:limit]

@@ -24,7 +24,8 @@ from core_model.library.library_store import LibraryFile, LibraryStore
 from core_model.store.index_store import IndexStore
 
 LIBRARY_PARTS: tuple[str, ...] = tuple(p for p in BUILDABLE_PARTS if p != "chapters")
-"""What a library video gets by default: what search needs. Chapters (a model pass per video) only on request."""
+"""What a library video gets by default: what search needs (transcript and captions for the words, keyframe
+embeddings for the look; a part whose model is not here is skipped with a note). Chapters only on request."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,14 @@ class QueueProgress:
     number: int
     count: int
     index: IndexProgress | None = None
+    done: bool = False
+    """This video is finished (indexed, failed or partly skipped): the overall progress counts it whole."""
 
     @property
     def fraction(self) -> float:
         """Overall progress, 0..1: the videos done plus the part of this one (its parts counted evenly)."""
+        if self.done:
+            return min(1.0, self.number / self.count) if self.count else 1.0
         within = 0.0
         if self.index is not None and self.index.part_count:
             within = (self.index.part_number - 1 + self.index.fraction) / self.index.part_count
@@ -81,6 +86,8 @@ def index_library(library: LibraryStore, index_store: IndexStore, *, parts: Sequ
             raise
         except Exception as exc:  # noqa: BLE001  one bad file must not stop the library: note it, go on
             _fail(library, video, path, user_message(exc), report)
+            if progress is not None:
+                progress(QueueProgress(path, number, len(queue), done=True))
             continue
         library.update_file(video.id, fingerprint=result.fingerprint, duration_s=result.duration_s)
         if result.stopped:
@@ -91,6 +98,8 @@ def index_library(library: LibraryStore, index_store: IndexStore, *, parts: Sequ
         report.indexed.append(path)
         if note:
             report.notes[path] = note
+        if progress is not None:  # parts skipped for want of a model report no progress of their own
+            progress(QueueProgress(path, number, len(queue), done=True))
     return report
 
 

@@ -180,17 +180,34 @@ class IndexStore:
     def search_keyframes(self, fingerprint: str, query, *, model_id: str, limit: int = 10) -> list[tuple[float, float]]:
         """(time_s, cosine) of the keyframes of one video embedded by ``model_id`` nearest to ``query`` (a float
         [D] embedding of the same model), best first; [] when it has none."""
+        hits = self.search_keyframes_of([fingerprint], query, model_id=model_id, limit=limit)
+        return [(time_s, score) for _fingerprint, time_s, score in hits]
+
+    def search_keyframes_of(self, fingerprints: Sequence[str], query, *, model_id: str,
+                            limit: int = 10) -> list[tuple[str, float, float]]:
+        """(fingerprint, time_s, cosine) of the keyframes of these videos embedded by ``model_id`` nearest to
+        ``query``, best first, across all of them (a library search); [] when they have none."""
         import numpy as np
 
         query = np.asarray(query, dtype=np.float32).reshape(-1)
-        rows = self._query_all("SELECT id, time_s FROM keyframe_vectors WHERE fingerprint = ? AND model_id = ?"
-                               " AND dim = ?", (fingerprint, model_id, int(query.size)))
+        marks = ",".join("?" * len(fingerprints))
+        rows = self._query_all(f"SELECT id, fingerprint, time_s FROM keyframe_vectors WHERE fingerprint IN ({marks})"
+                               " AND model_id = ? AND dim = ?", (*fingerprints, model_id, int(query.size)))
         if not rows:
             return []
-        time_of = {int(r["id"]): float(r["time_s"]) for r in rows}
+        where = {int(r["id"]): (str(r["fingerprint"]), float(r["time_s"])) for r in rows}
         with self._lock, store_errors(self.path):
-            hits = self._vector_index(int(query.size)).search(query, k=limit, filter_ids=list(time_of))
-        return [(time_of[item_id], float(score)) for item_id, score in hits]
+            hits = self._vector_index(int(query.size)).search(query, k=limit, filter_ids=list(where))
+        return [(*where[item_id], float(score)) for item_id, score in hits]
+
+    def embedding_models(self, fingerprints: Sequence[str]) -> dict[str, str]:
+        """model id -> its folder (the embeddings part's source, "" when unknown) for the keyframe embeddings of
+        these videos."""
+        marks = ",".join("?" * len(fingerprints))
+        rows = self._query_all(f"SELECT DISTINCT model_id, source FROM index_parts WHERE part = 'embeddings' AND "
+                               f"state != 'missing' AND model_id != '' AND fingerprint IN ({marks})",
+                               tuple(fingerprints))
+        return {str(r["model_id"]): str(r["source"] or "") for r in rows}
 
     def _vector_index(self, dim: int):
         """The vector index of ``dim``-d keyframe embeddings, on this store's own connection (so its writes join

@@ -193,7 +193,10 @@ class LibraryController(QObject):
 
     def _on_progress(self, progress) -> None:
         name = progress.video.name
-        step = "starting" if progress.index is None else f"{progress.index.part} {progress.index.fraction:.0%}"
+        if progress.done:
+            step = "done"
+        else:
+            step = "starting" if progress.index is None else f"{progress.index.part} {progress.index.fraction:.0%}"
         self.progress_changed.emit(f"Indexing {progress.number}/{progress.count}: {name} ({step})",
                                    round(progress.fraction * 100))
 

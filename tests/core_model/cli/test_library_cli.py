@@ -57,7 +57,7 @@ def test_add_index_then_search_finds_the_moment(tmp_path, folder):
     indexed = _ok(_vidi(["library", "index"], tmp_path))
     assert "Indexed 3 videos, 1 failed:" in indexed.stdout
     assert f"{folder / 'broken.mp4'}: file is truncated or damaged" in indexed.stdout
-    assert "[1/4] broken.mp4" in indexed.stderr and "[4/4] lake.mp4  scenes 2/2 [" in indexed.stderr  # the bar
+    assert "[1/4] broken.mp4" in indexed.stderr and "[4/4] lake.mp4  scenes 2/4 [" in indexed.stderr  # the bar
     assert "overall 100%" in indexed.stderr
 
     listing = _ok(_vidi(["library", "list"], tmp_path)).stdout
