@@ -13,23 +13,17 @@ StoreError line.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from core_model.errors import UsageError
-from core_model.store.connection import open_connection
-from core_model.store.conversation_store import default_db_path
+from core_model.store.database import Database, utc_now
 from core_model.store.sqlite_errors import store_errors
 
 FILE_STATES = ("new", "indexed", "failed")
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -59,23 +53,11 @@ class LibraryUsageError(UsageError):
     """A folder that cannot be added or removed (not a folder, not in the library)."""
 
 
-class LibraryStore:
+class LibraryStore(Database):
     """The library tables of the database at ``path`` (default: the conversation store's file)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self._lock = threading.RLock()
-        self._db = open_connection(self.path)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> LibraryStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(path)
 
     # ------------------------------------------------------------------------------------------------------------
     # Folders
@@ -90,7 +72,7 @@ class LibraryStore:
             raise LibraryUsageError(f"{path} is not a folder")
         with self._transaction() as db:
             db.execute("INSERT INTO library_folders (path, added_at) VALUES (?, ?) ON CONFLICT (path) DO NOTHING",
-                       (str(path), _now()))
+                       (str(path), utc_now()))
             row = db.execute("SELECT * FROM library_folders WHERE path = ?", (str(path),)).fetchone()
         return _folder(row)
 
@@ -140,7 +122,7 @@ class LibraryStore:
             db.execute(
                 "INSERT INTO library_files (folder_id, path, fingerprint, size_bytes, mtime_ns, state, note, seen_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (folder_id, str(path), fingerprint, size_bytes, mtime_ns, state, note, _now()),
+                (folder_id, str(path), fingerprint, size_bytes, mtime_ns, state, note, utc_now()),
             )
 
     def update_file(self, file_id: int, **values: Any) -> None:
@@ -152,14 +134,14 @@ class LibraryStore:
         columns = ", ".join(f"{name} = ?" for name in values)
         with self._transaction() as db:
             db.execute(f"UPDATE library_files SET {columns}, seen_at = ? WHERE id = ?",
-                       (*values.values(), _now(), file_id))
+                       (*values.values(), utc_now(), file_id))
 
     def move_file(self, file_id: int, folder_id: int, new_path: Path, size_bytes: int, mtime_ns: int) -> None:
         """A known video found at a new path (renamed or moved): the row follows it, and so does the conversation
         store's record of the video, so its chats are shown under the new path too."""
         with self._transaction() as db:
             db.execute("UPDATE library_files SET folder_id = ?, path = ?, size_bytes = ?, mtime_ns = ?, seen_at = ?"
-                       " WHERE id = ?", (folder_id, str(new_path), size_bytes, mtime_ns, _now(), file_id))
+                       " WHERE id = ?", (folder_id, str(new_path), size_bytes, mtime_ns, utc_now(), file_id))
             db.execute("UPDATE videos SET path = ? WHERE fingerprint ="
                        " (SELECT fingerprint FROM library_files WHERE id = ?)", (str(new_path), file_id))
 
@@ -168,7 +150,7 @@ class LibraryStore:
             db.execute("DELETE FROM library_files WHERE id = ?", (file_id,))
 
     # ------------------------------------------------------------------------------------------------------------
-    # Plumbing: every statement under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
+    # Plumbing (the rest is core_model.store.database's)
     # ------------------------------------------------------------------------------------------------------------
 
     @contextmanager
@@ -176,29 +158,6 @@ class LibraryStore:
         """The connection, for the read-only queries of a neighbour module (search), under the lock."""
         with self._lock, store_errors(self.path):
             yield self._db
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, store_errors(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    try:
-                        self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                raise
-
-    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchone()
-
-    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchall()
 
 
 def _folder(row: sqlite3.Row) -> FolderRecord:

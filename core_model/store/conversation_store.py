@@ -28,10 +28,7 @@ together, and writers wait up to ``BUSY_TIMEOUT_MS`` for each other.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -52,38 +49,20 @@ from core_model.store.records import (
     turn_from_row,
     video_from_row,
 )
-from core_model.store.connection import BUSY_TIMEOUT_MS, open_connection  # noqa: F401  (BUSY_TIMEOUT_MS: API)
+from core_model.store.connection import BUSY_TIMEOUT_MS  # noqa: F401  (API)
+from core_model.store.database import DATA_DIR_ENV, DB_FILENAME, Database, default_db_path, utc_now  # noqa: F401
 from core_model.store.owner import ProcessOwner, is_alive, this_process
-from core_model.store.sqlite_errors import store_errors
 
-DATA_DIR_ENV = "VIDI_DATA_DIR"
-DB_FILENAME = "vidi.sqlite3"
 INTERRUPTED_ERROR = "interrupted: Vidi stopped before the answer ended"
 UNKNOWN_OWNER_STALE_S = 600.0
 """A pending answer whose writer cannot be checked counts as interrupted after this long without a write."""
 
 
-def default_db_path() -> Path:
-    """``$VIDI_DATA_DIR/vidi.sqlite3`` if that variable is set, else the platform's user data folder for Vidi."""
-    folder = os.environ.get(DATA_DIR_ENV)
-    if not folder:
-        from platformdirs import user_data_dir
-
-        folder = user_data_dir("vidi", appauthor=False)
-    return Path(folder).expanduser() / DB_FILENAME
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-class ConversationStore:
+class ConversationStore(Database):
     """The conversation database. ``path``: the SQLite file (default: ``default_db_path()``); created if missing."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self._lock = threading.RLock()
-        self._db = open_connection(self.path)
+        super().__init__(path)
         try:
             self.interrupted_count = self.mark_interrupted()
             """How many answers of processes that died were marked interrupted when this store opened."""
@@ -92,50 +71,12 @@ class ConversationStore:
             raise
 
     # ------------------------------------------------------------------------------------------------------------
-    # Plumbing: every statement runs under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
+    # Plumbing (the rest is core_model.store.database's: every statement under the lock, sqlite3 errors as StoreError)
     # ------------------------------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> ConversationStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     @property
     def journal_mode(self) -> str:
         return str(self._query_one("PRAGMA journal_mode")[0])
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error), under the lock."""
-        with self._lock, store_errors(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back by itself (e.g. after "disk is full"); the first error is the news
-        if self._db.in_transaction:
-            try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-
-    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchone()
-
-    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------------------------------------------------
     # Videos
@@ -153,7 +94,7 @@ class ConversationStore:
             size_bytes = path.stat().st_size
         except OSError as exc:
             raise StoreError(f"Cannot read the video '{path}': {exc.strerror or exc}") from exc
-        now = _now()
+        now = utc_now()
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO videos (fingerprint, path, size_bytes, duration_s, added_at, last_opened_at)"
@@ -192,7 +133,7 @@ class ConversationStore:
 
     def new_chat(self, video_id: int | None, title: str = "") -> ChatRecord:
         """Start a chat about video ``video_id`` (None: a chat about images only)."""
-        now = _now()
+        now = utc_now()
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO chats (video_id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
@@ -241,7 +182,7 @@ class ConversationStore:
         db.execute(
             "INSERT INTO segments (video_id, start_s, end_s, label, created_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (video_id, start_s, end_s) DO NOTHING",
-            (video_id, float(start_s), float(end_s), label, _now()),
+            (video_id, float(start_s), float(end_s), label, utc_now()),
         )
         return db.execute(
             "SELECT * FROM segments WHERE video_id = ? AND start_s = ? AND end_s = ?",
@@ -270,7 +211,7 @@ class ConversationStore:
         """Add a streamed piece to a pending answer (committed at once)."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE turns SET text = text || ?, updated_at = ? WHERE id = ?", (text, _now(), turn_id)
+                "UPDATE turns SET text = text || ?, updated_at = ? WHERE id = ?", (text, utc_now(), turn_id)
             )
 
     def complete_answer(
@@ -286,7 +227,7 @@ class ConversationStore:
         text), an ``error`` message, and the run's info (e.g. ``dataclasses.asdict(backend.last_run)``)."""
         if status not in TURN_STATUSES or status == "pending":
             raise ValueError(f"an answer is completed as complete, stopped or error, not {status!r}")
-        now = _now()
+        now = utc_now()
         with self._transaction() as db:
             db.execute(
                 "UPDATE turns SET status = ?, text = COALESCE(?, text), error = ?, run_json = ?, updated_at = ?,"
@@ -338,7 +279,7 @@ class ConversationStore:
                 dead.append(row["id"])
         if not dead:
             return 0  # no write: a read-only database still opens
-        now = _now()
+        now = utc_now()
         with self._transaction() as db:  # "AND status = 'pending'": its writer may have finished it meanwhile
             db.executemany(
                 "UPDATE turns SET status = 'error', error = ?, updated_at = ?, completed_at = ?"
@@ -358,7 +299,7 @@ class ConversationStore:
         model_id: str,
         status: str,
     ) -> TurnRecord:
-        now = _now()
+        now = utc_now()
         owner = this_process() if status == "pending" else ProcessOwner("", 0, "")
         with self._transaction() as db:
             chat = db.execute("SELECT video_id FROM chats WHERE id = ?", (chat_id,)).fetchone()

@@ -16,15 +16,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from core_model.errors import StoreError
-from core_model.store.connection import open_connection
-from core_model.store.conversation_store import default_db_path
+from core_model.store.database import Database, utc_now
 from core_model.store.index_records import (
     CUE_SOURCES,
     PART_NAMES,
@@ -43,28 +39,13 @@ _ROWS_OF_PART = {"transcript": "transcript_cues", "scenes": "scenes", "captions"
 _TEXT_KIND_OF_PART = {"transcript": "cue", "captions": "caption"}
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
-
-class IndexStore:
+class IndexStore(Database):
     """The index tables of the database at ``path`` (default: the conversation store's file)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self._lock = threading.RLock()
-        self._db = open_connection(self.path)
+        super().__init__(path)
         self._vector_indexes: dict[int, Any] = {}
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> IndexStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------------------------------------------------
     # Parts
@@ -264,33 +245,6 @@ class IndexStore:
         return [TextHit(r["kind"], float(r["start_s"]), float(r["end_s"]), r["text"], rank, float(r["score"]))
                 for rank, r in enumerate(rows)]
 
-    # ------------------------------------------------------------------------------------------------------------
-    # Plumbing: every statement under the lock and inside store_errors (sqlite3 errors -> one-line StoreError)
-    # ------------------------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, store_errors(self.path):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    try:
-                        self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
-                raise
-
-    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchone()
-
-    def _query_all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, store_errors(self.path):
-            return self._db.execute(sql, params).fetchall()
-
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -319,7 +273,7 @@ def _write_part(db: sqlite3.Connection, fingerprint: str, part: str, state: str,
         " ON CONFLICT (fingerprint, part) DO UPDATE SET state = excluded.state, model_id = excluded.model_id,"
         " source = excluded.source, done_until_s = excluded.done_until_s, notice = excluded.notice,"
         " updated_at = excluded.updated_at",
-        (fingerprint, part, state, model_id, source, float(done_until_s), notice, _now()),
+        (fingerprint, part, state, model_id, source, float(done_until_s), notice, utc_now()),
     )
 
 
