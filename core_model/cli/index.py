@@ -105,10 +105,9 @@ def summary_lines(report, store) -> list[str]:
     return lines
 
 
-class IndexProgressBar:
-    """One line on a terminal (redrawn with \\r); on a pipe, a line per part and per 10%."""
-
-    WIDTH = 24
+class ProgressLine:
+    """A progress line on stderr: one line on a terminal (redrawn with \\r); on a pipe, a new line only when its
+    ``key`` changes (e.g. per part and per 10%)."""
 
     def __init__(self, stream) -> None:
         self.stream = stream
@@ -116,13 +115,11 @@ class IndexProgressBar:
         self._last_line = ""
         self._last_key = None
 
-    def update(self, progress) -> None:
-        line = format_index_progress(progress, self.WIDTH)
+    def show(self, line: str, key) -> None:
         if self.is_tty:
             self.stream.write("\r" + line.ljust(len(self._last_line)))
             self._last_line = line
         else:
-            key = (progress.part, int(progress.fraction * 10))
             if key == self._last_key:
                 return
             self._last_key = key
@@ -134,6 +131,15 @@ class IndexProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._last_line = ""
+
+
+class IndexProgressBar(ProgressLine):
+    """One video's index: a line per part and per 10% on a pipe."""
+
+    WIDTH = 24
+
+    def update(self, progress) -> None:
+        self.show(format_index_progress(progress, self.WIDTH), (progress.part, int(progress.fraction * 10)))
 
 
 def format_index_progress(p, width: int = 24) -> str:

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core_model.cli.index import format_index_progress
+from core_model.cli.index import ProgressLine, format_index_progress
 
 
 def register(subparsers) -> None:
@@ -138,17 +138,11 @@ def run_index(args: argparse.Namespace) -> int:
     return 0
 
 
-class LibraryProgressBar:
+class LibraryProgressBar(ProgressLine):
     """One line on a terminal (redrawn with \\r): the video, its part, and the overall share; on a pipe, a line
     per video and per 10% of each part."""
 
     WIDTH = 20
-
-    def __init__(self, stream) -> None:
-        self.stream = stream
-        self.is_tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._last_line = ""
-        self._last_key = None
 
     def update(self, progress) -> None:
         head = f"[{progress.number}/{progress.count}] {progress.video.name}"
@@ -159,22 +153,7 @@ class LibraryProgressBar:
         else:
             line = f"{head}  {format_index_progress(progress.index, self.WIDTH)}"
             key = (progress.number, progress.index.part, int(progress.index.fraction * 10))
-        line += f"  overall {progress.fraction * 100:3.0f}%"
-        if self.is_tty:
-            self.stream.write("\r" + line.ljust(len(self._last_line)))
-            self._last_line = line
-        else:
-            if key == self._last_key:
-                return
-            self._last_key = key
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.is_tty and self._last_line:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._last_line = ""
+        self.show(f"{line}  overall {progress.fraction * 100:3.0f}%", key)
 
 
 def _count(number: int, noun: str) -> str:

@@ -44,24 +44,11 @@ class EmbeddingModel:
 def find_embedding_model(spec: str | None = None, manager=None) -> EmbeddingModel | None:
     """The SigLIP to use: ``spec`` (a catalog id or a model folder) when given, else the first embedding model of
     the catalog on this machine. None when there is none; a ``spec`` that is neither is a ModelsError line."""
+    from core_model.index.speech_model import find_local_model
     from core_model.models.catalog import EMBEDDING_MODELS
-    from core_model.models.manager import ModelManager
 
-    manager = manager if manager is not None else ModelManager()
-    if spec:
-        folder = Path(spec).expanduser()
-        if folder.is_dir():
-            return EmbeddingModel(folder.name, folder.resolve())
-        local = manager.local_path(spec)
-        if local is None:
-            raise ModelsError(f"The embedding model '{spec}' is not on this machine: get it with "
-                              f"'vidi models pull {spec}', or give a model folder.")
-        return EmbeddingModel(spec, local)
-    for entry in EMBEDDING_MODELS:
-        local = manager.local_path(entry.id)
-        if local is not None:
-            return EmbeddingModel(entry.id, local)
-    return None
+    found = find_local_model(spec, EMBEDDING_MODELS, "embedding", manager)
+    return EmbeddingModel(*found) if found is not None else None
 
 
 def embed_keyframes(video: str | Path, scenes: Sequence[Scene], embedder, duration_s: float,

@@ -33,20 +33,29 @@ def find_speech_model(spec: str | None = None, manager=None) -> SpeechModel | No
     A ``spec`` that names neither a folder nor a downloaded model is a ModelsError (one line: what to pull).
     """
     from core_model.models.catalog import SPEECH_MODELS
+
+    found = find_local_model(spec, SPEECH_MODELS, "speech", manager)
+    return SpeechModel(*found) if found is not None else None
+
+
+def find_local_model(spec: str | None, entries, kind: str, manager=None) -> tuple[str, Path] | None:
+    """(model id, folder) of ``spec`` (a catalog id or a model folder) when given, else of the first of the catalog
+    ``entries`` on this machine; None when there is none. A ``spec`` that names neither a folder nor a downloaded
+    model is a ModelsError line saying what to pull (``kind``: "speech", "embedding")."""
     from core_model.models.manager import ModelManager
 
     manager = manager if manager is not None else ModelManager()
     if spec:
         folder = Path(spec).expanduser()
         if folder.is_dir():
-            return SpeechModel(folder.name, folder.resolve())
+            return folder.name, folder.resolve()
         local = manager.local_path(spec)
         if local is None:
-            raise ModelsError(f"The speech model '{spec}' is not on this machine: get it with "
+            raise ModelsError(f"The {kind} model '{spec}' is not on this machine: get it with "
                               f"'vidi models pull {spec}', or give a model folder.")
-        return SpeechModel(spec, local)
-    for entry in SPEECH_MODELS:
+        return spec, local
+    for entry in entries:
         local = manager.local_path(entry.id)
         if local is not None:
-            return SpeechModel(entry.id, local)
+            return entry.id, local
     return None
