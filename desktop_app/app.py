@@ -50,14 +50,17 @@ def create_main_window(settings, backend_factory=None, recorder=None, store="ope
     from desktop_app.session_controller import SessionController
     from desktop_app.timeline.thumbnail_worker import ThumbnailService
     from desktop_app.workers.inference_worker import InferenceClient
+    from desktop_app.workers.text_embedder_process import TextEmbedderProcess
 
     folder = data_folder or data_folder_for(settings)
     if store == "open":
         store = open_store(folder)
-    client = InferenceClient(backend_factory)
+    text_embedder = TextEmbedderProcess()  # its child starts at the first search by look
+    client = InferenceClient(backend_factory, text_embedder=text_embedder)
     controller = SessionController(client, store)
     thumbnails = ThumbnailService()
-    window = MainWindow(settings, controller, thumbnails, recorder or SoundDeviceRecorder(), folder, __version__)
+    window = MainWindow(settings, controller, thumbnails, recorder or SoundDeviceRecorder(), folder, __version__,
+                        text_embedder=text_embedder)
     window.attach_store(store)
     client.setParent(window)
     controller.setParent(window)

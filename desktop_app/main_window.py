@@ -40,9 +40,10 @@ NUM_STRIP_TILES = 24
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, controller: SessionController, thumbnails: ThumbnailService,
-                 recorder: Recorder, data_folder: Path, version: str = "") -> None:
+                 recorder: Recorder, data_folder: Path, version: str = "", text_embedder=None) -> None:
         super().__init__()
         self.settings, self.controller, self.thumbnails, self.recorder = settings, controller, thumbnails, recorder
+        self.text_embedder = text_embedder  # SigLIP for searches by look (workers/text_embedder_process), or None
         follow_system_theme(lambda: str(self.settings.value(Key.THEME)))
         self.data_folder = data_folder
         self.version = version
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         ctl.model_status_changed.connect(self.model_label.setText)
         ctl.backend_info_changed.connect(self._on_backend_info_changed)
         ctl.evidence_ready.connect(c.set_evidence)
+        ctl.sources_found.connect(c.set_sources)
         ctl.question_returned.connect(self._on_question_returned)
         ctl.capabilities_changed.connect(self._on_capabilities_changed)
         ctl.frames_wanted.connect(self.thumbnails.request_frames)
@@ -431,6 +433,8 @@ class MainWindow(QMainWindow):
         self.library.shutdown()  # so does the library's queue
         self.controller.shutdown()
         worker_done = self.controller.client.shutdown(1800)
+        if self.text_embedder is not None:
+            self.text_embedder.close(0.5)
         thumbs_done = self.thumbnails.shutdown(200 if not worker_done else 1000)
         self.settings.sync()
         return worker_done and thumbs_done

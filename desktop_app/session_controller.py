@@ -26,11 +26,10 @@ from core_model.backends.base import (
 from core_model.chat_session import ChatSession
 from core_model.chat_session import Exchange as Recording
 from core_model.errors import StoreError, user_message
-from core_model.index.whole_video import plan_if_indexed
 from desktop_app.chat.evidence import evidence_of, spread
 from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
 from desktop_app.status_text import model_text, run_summary
-from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec
+from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec, WholeVideoAsk
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,7 @@ class SessionController(QObject):
     asked_segments_changed = Signal(list)  # [(start_ms, end_ms)]
     model_status_changed = Signal(str)  # one line for the status bar
     backend_info_changed = Signal(object)  # BackendInfo of the model as it really runs (None: not loaded)
+    sources_found = Signal(int, object)  # key, Exchange whose sources (a whole-video answer's moments) are set
     evidence_ready = Signal(int, object)  # key, Exchange whose frame_times_s / earlier_frames / heard_audio are set
     question_returned = Signal(str, list, object)  # a refused question's text, image paths, audio clip: back in the box
     capabilities_changed = Signal(object)  # Capabilities (None: not known yet)
@@ -109,6 +109,7 @@ class SessionController(QObject):
         w.request_finished.connect(self._on_request_finished)
         w.request_failed.connect(self._on_request_failed)
         w.request_cancelled.connect(self._on_request_cancelled)
+        w.planned.connect(self._on_planned)
 
     # ---- model --------------------------------------------------------------------------------------------
     def set_model(self, spec: ModelSpec | None, options: GenerationOptions) -> None:
@@ -270,38 +271,32 @@ class SessionController(QObject):
         text = text or ("Describe this." if not audio_path else "Answer the question in the recording.")
         request_id = self.client.new_request_id()
         exchange = self._exchange_for(request_id, text, media)
-        whole_video = self._whole_video_turn(text, media)
-        if whole_video is not None:  # shown under the answer as chips that select their moment
-            exchange.sources = [(round(s.start_s * 1000), round(s.end_s * 1000), s.why) for s in whole_video[2]]
         self.exchange_added.emit(exchange)
         recording, conversation = self._record_question(text, media)
-        request_media, options = tuple(media), self.options
-        if whole_video is not None:  # an indexed video: the moments that matter instead of the whole file
-            turn, options, _sources = whole_video
-            conversation, request_media = (*conversation[:-1], turn), turn.media
         self._live[request_id] = _Live(exchange, self.video_path, recording)
-        self.client.submit(ChatRequest(request_id, self.spec, conversation, request_media, options))
+        self.client.submit(ChatRequest(request_id, self.spec, conversation, tuple(media), self.options,
+                                       whole_video=self._whole_video_ask(media)))
         self._update_queue()
         self._emit_asked_segments()
         return request_id
 
-    def _whole_video_turn(self, text: str, media: list) -> tuple[Turn, GenerationOptions, list] | None:
-        """For a question about the whole of an indexed video: the turn that re-watches the moments that matter
-        (core_model.index.whole_video), the options sharing the frames among them, and the plan's sources (the
-        moments the answer draws on). None otherwise."""
-        whole = [m for m in media if isinstance(m, SegmentRef) and m.start_s is None and m.end_s is None]
+    def _whole_video_ask(self, media: list) -> WholeVideoAsk | None:
+        """For a question about the whole open video: where its index may be, so that the worker thread plans it
+        from there (the moments that matter, found by words and by look; or the chapters to sum up)."""
+        whole = any(isinstance(m, SegmentRef) and m.start_s is None and m.end_s is None for m in media)
         if not whole or self.store is None:
             return None
-        try:
-            plan = plan_if_indexed(self.store.path, whole[0].path, text, duration_s=self.duration_ms / 1000,
-                                   num_frames=self.options.num_frames, include_audio=whole[0].include_audio)
-        except Exception:  # noqa: BLE001  (no index to use: the whole file in one pass, as before)
-            log.warning("planning a whole-video question failed", exc_info=True)
-            return None
-        if plan is None:
-            return None
-        plan.attach([m for m in media if m is not whole[0]])
-        return plan.one_call_turn(), plan.options_for(self.options), plan.sources
+        return WholeVideoAsk(str(self.store.path), self.duration_ms / 1000)
+
+    def _on_planned(self, request_id: int, plan) -> None:
+        """The moments a whole-video answer draws on: chips under it, saved with it."""
+        live = self._live.get(request_id)
+        if live is None:
+            return
+        live.exchange.sources = [(round(s.start_s * 1000), round(s.end_s * 1000), s.why) for s in plan.sources]
+        self.sources_found.emit(request_id, live.exchange)
+        if plan.notice:
+            self.notice.emit(plan.notice[0].upper() + plan.notice[1:] + ".", False)
 
     def _media_for(self, image_paths, audio_path, with_segment: bool) -> list:
         media: list = []

@@ -19,11 +19,16 @@ memory stays flat whatever the number of keyframes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from core_model.errors import ModelLoadError, UsageError, first_line
+
+TextEmbedding = Callable[[Path, Sequence[str]], np.ndarray]
+"""``(folder, texts) -> float32 [N, D]``: texts through the SigLIP in ``folder``. The CLI embeds in its own process
+(core_model.index.keyframes.embed_texts_here); the window, which never imports torch, in a child process
+(desktop_app/workers/text_embedder_process.py)."""
 
 SUPPORTED_MODEL_TYPES = ("siglip",)
 DEFAULT_BATCH_SIZE = 32

@@ -21,6 +21,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from core_model.errors import ModelsError
+from core_model.index.embeddings import TextEmbedding
 from core_model.index.retrieval import Moment
 from core_model.store.index_records import Scene
 from core_model.timefmt import format_clock_s
@@ -86,6 +87,7 @@ _LOADED: dict[str, object] = {}
 
 
 def question_embedder(folder: Path):
+    """The SigLIP in ``folder``, loaded in this process and kept for the next question."""
     from core_model.index.embeddings import SiglipEmbedder
 
     key = str(folder)
@@ -95,7 +97,13 @@ def question_embedder(folder: Path):
     return _LOADED[key]
 
 
-def image_rankings(store, fingerprint: str, question: str, duration_s: float, *, manager=None) -> list[list[Moment]]:
+def embed_texts_here(folder: Path, texts: Sequence[str]) -> np.ndarray:
+    """A ``TextEmbedding`` run in this process (the CLI's): ``texts`` through the SigLIP in ``folder``."""
+    return question_embedder(folder).embed_texts(list(texts))
+
+
+def image_rankings(store, fingerprint: str, question: str, duration_s: float, *, manager=None,
+                   embed_texts: TextEmbedding | None = None) -> list[list[Moment]]:
     """``[image_moments(...)]`` to hand to plan_whole_video_question's ``other_rankings``: [] for a summary question
     (it is answered from chapters, not moments) and when the keyframes cannot be searched (no embeddings, their
     model gone or failing to load: the text search still answers; the failure is not the question's)."""
@@ -105,16 +113,17 @@ def image_rankings(store, fingerprint: str, question: str, duration_s: float, *,
     if is_summary_question(question):
         return []
     try:
-        found = image_moments(store, fingerprint, question, duration_s, manager=manager)
+        found = image_moments(store, fingerprint, question, duration_s, manager=manager, embed_texts=embed_texts)
     except VidiError:
         return []
     return [found] if found else []
 
 
 def image_moments(store, fingerprint: str, question: str, duration_s: float, *, manager=None,
-                  limit: int = IMAGE_LIMIT) -> list[Moment]:
+                  limit: int = IMAGE_LIMIT, embed_texts: TextEmbedding | None = None) -> list[Moment]:
     """Moments around the keyframes whose look is nearest to ``question``, best first. [] when the video has no
-    keyframe embeddings or their model is no longer on this machine (text search still answers)."""
+    keyframe embeddings or their model is no longer on this machine (text search still answers).
+    ``embed_texts``: where the question is embedded (default: this process, ``embed_texts_here``)."""
     state = store.part(fingerprint, "embeddings")
     if state.state == "missing" or not question.strip():
         return []
@@ -127,7 +136,7 @@ def image_moments(store, fingerprint: str, question: str, duration_s: float, *, 
         folder = found.folder if found is not None else None
     if folder is None:
         return []
-    query = question_embedder(folder).embed_texts([question])[0]
+    query = (embed_texts or embed_texts_here)(folder, [question])[0]
     hits = store.search_keyframes(fingerprint, query, model_id=state.model_id, limit=limit)
     moments: list[Moment] = []
     for time_s, score in hits:

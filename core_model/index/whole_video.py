@@ -19,7 +19,7 @@ when a chapter has none, the model's summary of its transcript lines; with fewer
 transcript stand in for chapters. Reduce: one text-only question that lists the parts' times and summaries. Every
 source is a part of the video, never the whole of it. A video with no text at all is summed up from spread moments.
 
-Qt-free: the GUI calls the same two functions from its worker thread.
+Qt-free: the window's worker thread calls ``plan_question`` then ``answer_whole_video``, as ``vidi ask`` does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 from core_model.backends.base import GenerationOptions, MediaRef, SegmentRef, Turn
 from core_model.index.chapters import chapter_text
+from core_model.index.embeddings import TextEmbedding
 from core_model.index.retrieval import Moment, fuse_rankings, spread_moments, text_moments
 from core_model.store.fingerprint import fingerprint_file
 from core_model.timefmt import format_clock_s
@@ -179,14 +180,14 @@ def plan_whole_video_question(
 
 
 def plan_if_indexed(db_path: str | Path, video: str | Path, question: str, *, duration_s: float,
-                    num_frames: int = 8, include_audio: bool = True,
-                    image_search: bool = False) -> WholeVideoPlan | None:
+                    num_frames: int = 8, include_audio: bool = True, image_search: bool = False,
+                    embed_texts: TextEmbedding | None = None) -> WholeVideoPlan | None:
     """The plan for ``question`` when ``video`` has an index in the database at ``db_path``; None when it has none
-    (the caller then asks about the whole file in one pass). Reads a few rows: cheap enough for a GUI thread.
+    (the caller then asks about the whole file in one pass).
 
-    ``image_search``: also find moments by their look (the question through the video's SigLIP, fused by rank).
-    That imports torch and loads SigLIP in the calling process (kept loaded for the next question), so it is off by
-    default: the window's process never loads the model side; it should embed the question where its model runs.
+    ``image_search``: also find moments by their look (the question through the video's SigLIP, fused by rank),
+    embedded by ``embed_texts`` (default: in this process, which then imports torch and keeps SigLIP loaded).
+    Without it the plan reads a few rows only.
     """
     from core_model.index.keyframes import image_rankings
     from core_model.store.index_store import IndexStore
@@ -195,10 +196,27 @@ def plan_if_indexed(db_path: str | Path, video: str | Path, question: str, *, du
     with IndexStore(db_path) as store:
         if not store.has_index(fingerprint):
             return None
+        looks = (image_rankings(store, fingerprint, question, duration_s, embed_texts=embed_texts)
+                 if image_search else ())
         return plan_whole_video_question(video, question, store, duration_s=duration_s, fingerprint=fingerprint,
-                                         num_frames=num_frames, include_audio=include_audio,
-                                         other_rankings=image_rankings(store, fingerprint, question, duration_s)
-                                         if image_search else ())
+                                         num_frames=num_frames, include_audio=include_audio, other_rankings=looks)
+
+
+def plan_question(db_path: str | Path, question: Turn, *, duration_s: float, num_frames: int = 8,
+                  image_search: bool = True, embed_texts: TextEmbedding | None = None) -> WholeVideoPlan | None:
+    """The plan for a chat's question turn whose media hold the whole of an indexed video (a SegmentRef with no
+    start and end), by words and by look, with the turn's other media attached; None for any other question or a
+    video without an index (asked in one pass, as a segment is). The window's worker thread calls this before it
+    answers with ``answer_whole_video``; ``embed_texts`` then runs SigLIP in a child process."""
+    whole = [m for m in question.media if isinstance(m, SegmentRef) and m.start_s is None and m.end_s is None]
+    if not whole:
+        return None
+    plan = plan_if_indexed(db_path, whole[0].path, question.text, duration_s=duration_s, num_frames=num_frames,
+                           include_audio=whole[0].include_audio, image_search=image_search,
+                           embed_texts=embed_texts)
+    if plan is not None:
+        plan.attach([m for m in question.media if m is not whole[0]])
+    return plan
 
 
 def moments_prompt(question: str, moments: Sequence[Moment], duration_s: float) -> str:

@@ -57,15 +57,17 @@ class KeyframeImageSearch:
     IndexStore): the question embedded by each SigLIP the searched videos were embedded with, searched across their
     keyframes. Videos without embeddings, or whose model is no longer on this machine, are searched by words only."""
 
-    def __init__(self, index_store, manager=None) -> None:
+    def __init__(self, index_store, manager=None, embed_texts=None) -> None:
         self.index_store = index_store
         self.manager = manager
+        self.embed_texts = embed_texts
+        """A core_model.index.embeddings.TextEmbedding; None: in this process (embed_texts_here)."""
 
     def __call__(self, query: str, fingerprints: Sequence[str], limit: int) -> list[ImageHit]:
         from pathlib import Path
 
         from core_model.errors import VidiError
-        from core_model.index.keyframes import find_embedding_model, question_embedder
+        from core_model.index.keyframes import embed_texts_here, find_embedding_model
 
         hits: list[ImageHit] = []
         for model_id, source in self.index_store.embedding_models(fingerprints).items():
@@ -76,7 +78,7 @@ class KeyframeImageSearch:
                     folder = found.folder if found is not None else None
                 if folder is None:
                     continue
-                text_vector = question_embedder(folder).embed_texts([query])[0]
+                text_vector = (self.embed_texts or embed_texts_here)(folder, [query])[0]
             except VidiError:
                 continue  # a model gone or failing: the words still answer
             for fingerprint, time_s, score in self.index_store.search_keyframes_of(

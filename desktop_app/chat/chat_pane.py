@@ -164,6 +164,11 @@ class ChatPane(QWidget):
         if widget is not None:
             widget.set_evidence(exchange)
 
+    def set_sources(self, key: int, exchange: Exchange) -> None:
+        widget = self._widgets.get(key)
+        if widget is not None:
+            widget.set_sources(exchange.sources)
+
     def show_notice(self, text: str, error: bool = True) -> QLabel:
         """A line in the chat that is not an answer: a file that cannot be opened, a failed export..."""
         label = QLabel(("⚠ " if error else "ℹ ") + text, self._list)

@@ -279,6 +279,11 @@ class ExchangeWidget(QWidget):
         """Thumbnails of (some of) the frames the model saw; the counts come from ``set_evidence``, not from these."""
         self.question_view.set_frames(images, times_s)
 
+    def set_sources(self, sources: list[tuple[int, int, str]]) -> None:
+        """A whole-video answer's moments (ms, ms, why), known once its question is planned: chips under it."""
+        self.exchange.sources = list(sources)
+        self.source_chips.set_sources(self.exchange.sources)
+
     def set_evidence(self, exchange: Exchange) -> None:
         """What the model saw and heard for this question (its run): frame count and audio in the header."""
         self.exchange.frame_times_s = list(exchange.frame_times_s)

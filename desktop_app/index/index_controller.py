@@ -48,6 +48,10 @@ class IndexController(QObject):
     def is_running(self) -> bool:
         return self.job.is_running()
 
+    def has_index(self) -> bool:
+        """The open video has some of its index built (what a whole-video question is planned from)."""
+        return any(state.state != "missing" for state in self.parts.values())
+
     # ---- the open video -----------------------------------------------------------------------------------
     def open_video(self, path: str) -> None:
         """Show ``path``'s index (re-opening an indexed video costs a database read, no model work)."""
@@ -79,7 +83,7 @@ class IndexController(QObject):
                 self.transcript_changed.emit([], False)
                 self.chapters_changed.emit([])
                 return
-        built = any(state.state != "missing" for state in self.parts.values())
+        built = self.has_index()
         notices = any(state.notice for state in self.parts.values())
         self.state_changed.emit(index_state_text(self.parts),
                                 index_state_details(self.parts if built or notices else None))

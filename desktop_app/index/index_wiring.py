@@ -51,6 +51,29 @@ def wire_index(window, transcript: TranscriptPane, status: IndexStatus, index: I
     transcript.export_requested.connect(lambda: choose_export_file(window, transcript))
     window.player.position_ms_changed.connect(transcript.set_position_ms)
     a.export_transcript.setEnabled(False)
+    offer_index_for_whole_video_questions(window, index)
+
+
+def offer_index_for_whole_video_questions(window, index: IndexController) -> None:
+    """A question about the whole of a long video that has no index is answered from frames spread over all of it;
+    say so once per video, and offer to index it, so that later whole-video questions re-watch the moments that
+    matter (the index is never built without the user asking: it can take minutes)."""
+    from core_model.index.whole_video import ONE_PASS_MAX_S
+
+    offered: set[str] = set()
+
+    def on_question(exchange) -> None:
+        video = index.video
+        if (not exchange.whole_video or video is None or video in offered or index.is_running()
+                or index.has_index() or window.controller.duration_ms <= ONE_PASS_MAX_S * 1000):
+            return
+        offered.add(video)
+        window.chat.show_action_notice(
+            "This video has no index yet, so the answer looks at frames spread over all of it. Index it, and "
+            "questions about the whole video will find and re-watch the moments that matter.",
+            "Index this video", index.start)
+
+    window.controller.exchange_added.connect(on_question)
 
 
 def choose_export_file(window, transcript: TranscriptPane, path: str | None = None) -> Path | None:

@@ -1,8 +1,10 @@
 """The window's library: folders, the scan, search, and the indexing queue (a child process), as Qt signals.
 
 The scan runs on a thread of its own: it reads only files whose size or mtime changed, but a folder of a thousand new
-videos is a thousand 2-MiB reads. A search is one FTS5 query on the GUI thread (tens of milliseconds at 200k lines,
-bench/library_bench.py). Indexing runs in a child process
+videos is a thousand 2-MiB reads. A search by words is one FTS5 query on the GUI thread (tens of milliseconds at 200k
+lines, bench/library_bench.py), shown at once; the same search by words and look (the query through SigLIP, in the
+text embedder's child process: seconds for its first load) then runs on a thread and replaces it, fused by rank.
+Indexing runs in a child process
 (workers/library_job.py) and pauses while a question is asked, so questions go first; it goes on afterwards.
 A watcher on the folders rescans (debounced) when files appear, vanish or are renamed while the app runs.
 """
@@ -33,13 +35,22 @@ class LibraryController(QObject):
     running_changed = Signal(bool)
     message = Signal(str, bool)  # a line for the status bar, is_error
     scanned = Signal()  # a scan ended and its outcome was emitted
+    looking_changed = Signal(bool)  # the search by look of the last query is under way
     _scan_done = Signal(object)  # from the scan thread: (folders, files, ScanReport) or the error's message
+    _looked = Signal(int, object)  # from the look thread: generation, [LibraryMoment] (None: failed)
 
     def __init__(self, db_path: Callable[[], Path], chapter_model: Callable[[], str | None],
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, text_embedder=None) -> None:
+        """``text_embedder``: a TextEmbedding for search by look (the window's child process); None: words only."""
         super().__init__(parent)
         self._db_path = db_path
         self._chapter_model = chapter_model
+        self.text_embedder = text_embedder
+        self._generation = 0  # of searches: a look search's results are shown only for the latest query
+        self._look_thread: threading.Thread | None = None
+        self._look_next: tuple | None = None  # (generation, query, filters, limit) waiting for the thread
+        self._shown: list = []  # the results last emitted
+        self._looked.connect(self._on_looked)
         self.job = LibraryJob(self)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
@@ -143,12 +154,16 @@ class LibraryController(QObject):
 
     # ---- search -------------------------------------------------------------------------------------------
     def search(self, query: str, filters=None, limit: int = 50) -> list:
-        """The moments for ``query`` (``filters``: a SearchFilters, default none; kept for the next refresh)."""
+        """The moments for ``query`` by its words, emitted at once and returned (``filters``: a SearchFilters,
+        default none; kept for the next refresh); then, with a text embedder, by words and look, emitted again."""
         from core_model.library.search import SearchFilters, search
 
         self.filters = filters if filters is not None else SearchFilters()
         self.query = query.strip()
+        self._generation += 1
         if not self.query:
+            self._look_next = None
+            self._shown = []
             self.results_changed.emit("", [])
             return []
         try:
@@ -157,8 +172,53 @@ class LibraryController(QObject):
         except Exception as exc:  # noqa: BLE001
             self.message.emit(user_message(exc), True)
             results = []
+        self._shown = results
         self.results_changed.emit(self.query, results)
+        if self.text_embedder is not None:
+            self._look_next = (self._generation, self.query, self.filters, limit)
+            self._start_look()
         return results
+
+    def _start_look(self) -> None:
+        if self._look_thread is not None or self._look_next is None:
+            return  # one at a time: the latest waiting query runs when the current one ends
+        job, self._look_next = self._look_next, None
+        self._look_thread = threading.Thread(target=self._look, args=job, name="vidi-library-look", daemon=True)
+        self._look_thread.start()
+        self.looking_changed.emit(True)
+
+    def _look(self, generation: int, query: str, filters, limit: int) -> None:
+        """On the look thread: words and look fused (the query embedded in the child, dropped once stale)."""
+        from core_model.library.image_search import KeyframeImageSearch
+        from core_model.library.search import search
+        from core_model.store.index_store import IndexStore
+
+        embedder = self.text_embedder
+        embed = getattr(embedder, "embed", None)
+        stale = lambda: generation != self._generation  # noqa: E731
+        embed_texts = embedder if embed is None else (lambda folder, texts: embed(folder, texts, should_stop=stale))
+        try:
+            with self._library() as library, IndexStore(self._db_path()) as index:
+                moments = search(library, query, limit=limit, filters=filters,
+                                 image_search=KeyframeImageSearch(index, embed_texts=embed_texts))
+        except Exception:  # noqa: BLE001  (the words' results stay shown)
+            log.warning("the library search by look failed", exc_info=True)
+            moments = None
+        self._looked.emit(generation, moments)
+
+    def _on_looked(self, generation: int, moments) -> None:
+        if self._look_thread is not None:
+            self._look_thread.join()
+        self._look_thread = None
+        if generation == self._generation and moments is not None and moments != self._shown:
+            self._shown = moments
+            self.results_changed.emit(self.query, moments)
+        self._start_look()
+        if self._look_thread is None:
+            self.looking_changed.emit(False)
+
+    def is_looking(self) -> bool:
+        return self._look_thread is not None
 
     # ---- indexing -----------------------------------------------------------------------------------------
     def start_indexing(self) -> bool:
@@ -187,9 +247,13 @@ class LibraryController(QObject):
 
     def shutdown(self) -> None:
         self._rescan.stop()
+        self._generation += 1  # a search by look under way gives up (its wait for the child ends within 50 ms)
+        self._look_next = None
         self.job.shutdown()
         if self._scan_thread is not None:
             self._scan_thread.join(2.0)  # a scan commits file by file: stopping between two is safe
+        if self._look_thread is not None:
+            self._look_thread.join(1.0)
 
     def _on_progress(self, progress) -> None:
         name = progress.video.name

@@ -69,6 +69,7 @@ class LibraryView(QWidget):
         self.results.setWordWrap(True)
         self.results.setAlternatingRowColors(True)
         self.empty_label = QLabel("", self)
+        self._count_text, self._looking = "", False  # the results' count line; a search by look under way
         self.empty_label.setWordWrap(True)
 
     def _init_layout(self) -> None:
@@ -147,11 +148,21 @@ class LibraryView(QWidget):
             item.setSizeHint(QSize(0, THUMB_SIZE.height() + 10))
             self.results.addItem(item)
         if not query:
-            self.empty_label.setText("")
+            self._count_text = ""
         elif not moments:
-            self.empty_label.setText(f"Nothing found for “{query}”. Videos still to index are not searched yet.")
+            self._count_text = f"Nothing found for “{query}”. Videos still to index are not searched yet."
         else:
-            self.empty_label.setText(f"{len(moments)} moment{'' if len(moments) == 1 else 's'} for “{query}”:")
+            self._count_text = f"{len(moments)} moment{'' if len(moments) == 1 else 's'} for “{query}”:"
+        self._show_count()
+
+    def set_looking(self, looking: bool) -> None:
+        """A search by look is under way: the results shown (by words) may still change."""
+        self._looking = looking
+        self._show_count()
+
+    def _show_count(self) -> None:
+        looking = self._looking and self._count_text
+        self.empty_label.setText(self._count_text + ("  Looking at the pictures too…" if looking else ""))
 
     def set_thumbnail(self, row: int, image: QImage) -> None:
         item = self.results.item(row)

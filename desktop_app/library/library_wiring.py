@@ -21,7 +21,8 @@ THUMBNAIL_KEY = "library"
 def create_library(window) -> LibraryController:
     # no chapters for the library's videos by default: titling loads a chat model per video in the child, beside
     # the one the window may hold for questions (memory); search needs the transcript and the scenes only
-    controller = LibraryController(lambda: index_db_path(window), lambda: None, window)
+    controller = LibraryController(lambda: index_db_path(window), lambda: None, window,
+                                   text_embedder=getattr(window, "text_embedder", None))
     view = LibraryView(window)
     window.library_view = view
     window.side_tabs.addTab(view, "Library")
@@ -41,6 +42,7 @@ def create_library(window) -> LibraryController:
     controller.results_changed.connect(thumbnails.request)
     controller.progress_changed.connect(view.set_progress)
     controller.running_changed.connect(view.set_running)
+    controller.looking_changed.connect(view.set_looking)
     controller.message.connect(lambda text, is_error: window.statusBar().showMessage(text, 12000 if is_error
                                                                                      else 8000))
     # questions go first: the queue pauses while one is answered

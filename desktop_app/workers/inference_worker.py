@@ -36,6 +36,15 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class WholeVideoAsk:
+    """The question may be about the whole of a video: if its index is in the database at ``db_path``, the worker
+    plans it from there (core_model.index.whole_video.plan_question) before answering."""
+
+    db_path: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """One question for the worker: the whole conversation (last turn = the question) and that turn's media."""
 
@@ -44,6 +53,7 @@ class ChatRequest:
     conversation: tuple[Turn, ...]
     media: tuple[MediaRef, ...] = ()
     options: GenerationOptions = field(default_factory=GenerationOptions)
+    whole_video: WholeVideoAsk | None = None
 
     def turns(self) -> list[Turn]:
         """The conversation with the question's media on its last turn (where the Backend protocol wants them)."""
@@ -103,10 +113,14 @@ class InferenceWorker(QObject):
     request_finished = Signal(int, object)  # request_id, RunInfo (stopped flag set when stopped)
     request_failed = Signal(int, str, str)  # request_id, message for the user, core_model.errors kind
     request_cancelled = Signal(int)  # request_id, stopped before it started
+    planned = Signal(int, object)  # request_id, WholeVideoPlan: a whole-video question's moments, before its answer
 
-    def __init__(self, backend_factory: BackendFactory | None = None) -> None:
+    def __init__(self, backend_factory: BackendFactory | None = None, text_embedder=None) -> None:
+        """``text_embedder``: a core_model TextEmbedding for whole-video questions to find moments by their look
+        (the window's is desktop_app.workers.text_embedder_process); None: by their words only."""
         super().__init__()
         self._factory = backend_factory or default_backend_factory
+        self._text_embedder = text_embedder
         self._backend: Backend | None = None
         self._spec: ModelSpec | None = None
         self._lock = threading.Lock()
@@ -195,6 +209,10 @@ class InferenceWorker(QObject):
         if self._is_cancelled(request_id):
             self.request_cancelled.emit(request_id)
             return
+        plan = self._plan(request)  # before the load: the moments are shown while the model loads
+        if self._is_cancelled(request_id):
+            self.request_cancelled.emit(request_id)
+            return
         try:
             self._ensure_loaded(request.spec)
         except _Aborted:
@@ -208,10 +226,34 @@ class InferenceWorker(QObject):
         if self._is_cancelled(request_id):
             self.request_cancelled.emit(request_id)
             return
-        self._answer(request)
+        self._answer(request, plan)
 
     # ---- internals ----------------------------------------------------------------------------------------
-    def _answer(self, request: ChatRequest) -> None:
+    def _plan(self, request: ChatRequest):
+        """A whole-video question's WholeVideoPlan (emitted as ``planned``); None for any other question, and for a
+        video without an index or whose index cannot be read (then the whole file is asked about in one pass)."""
+        ask = request.whole_video
+        if ask is None:
+            return None
+        from core_model.index.whole_video import plan_question
+
+        request_id = request.request_id
+        embedder = self._text_embedder
+        embed = getattr(embedder, "embed", None)
+        embed_texts = embedder if embed is None else (
+            lambda folder, texts: embed(folder, texts, should_stop=lambda: self._is_cancelled(request_id)))
+        try:
+            plan = plan_question(ask.db_path, request.turns()[-1], duration_s=ask.duration_s,
+                                 num_frames=request.options.num_frames, image_search=embedder is not None,
+                                 embed_texts=embed_texts)
+        except Exception:  # noqa: BLE001  (a renamed file, a damaged index: asked in one pass, which says why)
+            log.warning("planning a whole-video question failed", exc_info=True)
+            return None
+        if plan is not None:
+            self.planned.emit(request_id, plan)
+        return plan
+
+    def _answer(self, request: ChatRequest, plan=None) -> None:
         backend = self._backend
         assert backend is not None
         request_id = request.request_id
@@ -222,7 +264,13 @@ class InferenceWorker(QObject):
         pieces = None
         answered = False
         try:
-            pieces = backend.answer(request.turns(), request.options)
+            if plan is None:
+                pieces = backend.answer(request.turns(), request.options)
+            else:  # the moments re-watched, or the chapters summed up (map-reduce), as `vidi ask` does
+                from core_model.index.whole_video import answer_whole_video
+
+                pieces = answer_whole_video(plan, backend, request.options, history=request.turns()[:-1],
+                                            should_stop=lambda: self._is_cancelled(request_id))
             for piece in pieces:
                 if self._is_cancelled(request_id):
                     backend.cancel()
@@ -363,12 +411,13 @@ class InferenceClient(QObject):
     _inspect_requested = Signal(object)
     _submit_requested = Signal(object)
 
-    def __init__(self, backend_factory: BackendFactory | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, backend_factory: BackendFactory | None = None, parent: QObject | None = None,
+                 text_embedder=None) -> None:
         super().__init__(parent)
         self._next_id = 1
         self.thread = QThread()
         self.thread.setObjectName("vidi-inference")
-        self.worker = InferenceWorker(backend_factory)
+        self.worker = InferenceWorker(backend_factory, text_embedder)
         self.worker.moveToThread(self.thread)
         self._load_requested.connect(self.worker.load)
         self._inspect_requested.connect(self.worker.inspect)

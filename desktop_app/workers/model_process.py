@@ -25,6 +25,7 @@ from typing import Iterator
 
 from core_model.backends.base import BackendInfo, Capabilities, GenerationOptions, MemoryEstimate, RunInfo
 from core_model.errors import ModelProcessError, VidiError, from_wire, to_wire
+from desktop_app.workers.child_exit import killing_signal
 
 _FINAL = ("described", "loaded", "done", "unloaded")
 
@@ -167,11 +168,8 @@ class ProcessBackend:
             return ModelProcessError("The model process was stopped.")
         code = process.exitcode if process is not None else None
         self._process = None
-        if code is not None and code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
+        name = killing_signal(code)
+        if name is not None:
             why = " (the system may have run out of memory)" if name == "SIGKILL" else ""
             return ModelProcessError(
                 f"The model process was killed by {name}{why}. Ask again to restart it."

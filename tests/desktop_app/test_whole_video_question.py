@@ -95,3 +95,33 @@ def test_a_reopened_chat_shows_its_source_chips_again(qtbot, make_window, fake_f
     reopened = window.chat.exchange_widgets()[0]
     assert reopened.exchange.sources == sources
     assert [c.text() for c in reopened.source_chips.chips] == [c.text() for c in asked.source_chips.chips]
+
+
+def test_a_long_video_without_an_index_is_offered_its_index_once(qtbot, make_window, fake_factory, tmp_path,
+                                                                 party_video):  # noqa: F811
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    window = make_window()
+    open_video_and_wait(qtbot, window, video)
+    window.video.select_whole_video()
+    ask_and_wait(qtbot, window, "What happens?")
+    sent = fake_factory.requests[-1].media[0]
+    assert (sent.path, sent.start_s, sent.end_s) == (str(video), None, None)  # one pass over the whole file
+    offers = [n for n in window.chat.notices() if "no index yet" in n]
+    assert len(offers) == 1
+    button = [b for b in window.chat.findChildren(QPushButton) if b.text() == "Index this video"][0]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.index.is_running() and window.index.job.video == str(video)  # the user asked: it builds
+    ask_and_wait(qtbot, window, "And then?")
+    assert len([n for n in window.chat.notices() if "no index yet" in n]) == 1  # said once per video
+
+
+def test_a_short_video_without_an_index_is_not_offered_one(qtbot, make_window, fake_factory, gui_video):
+    window = make_window()
+    open_video_and_wait(qtbot, window, gui_video)
+    window.video.select_whole_video()
+    ask_and_wait(qtbot, window, "What happens?")
+    assert not [n for n in window.chat.notices() if "no index yet" in n]
