@@ -17,6 +17,8 @@ from core_model.library.library_store import LibraryStore
 from core_model.library.queue import index_library
 from core_model.library.scan import scan_library
 from core_model.store.index_store import IndexStore
+from tests.desktop_app.library_window_check import _cut_fields
+from tests.desktop_app.test_gui_items import _cut_widgets
 from tests.fixtures.index_media import write_scene_video
 
 DAY_S = 86_400
@@ -92,6 +94,10 @@ def test_date_and_length_filters_change_the_videos_found(qtbot, make_window, lib
     assert not view.filter_bar.date_from.isVisibleTo(view)
     _choose(view.date_filter, "Custom range…")  # a range of days on a calendar: 25 to 15 days ago
     assert view.filter_bar.date_from.isVisibleTo(view) and view.filter_bar.date_to.isVisibleTo(view)
+    window.resize(900, 600)  # the smallest window: every filter is shown whole
+    qtbot.waitUntil(lambda: window.width() == 900)
+    qtbot.wait(50)
+    assert _cut_widgets(view) == [] and _cut_fields(view) == []
     today = date.today()
     view.filter_bar.date_to.setDate(QDate(today - timedelta(days=15)))
     view.filter_bar.date_from.setDate(QDate(today - timedelta(days=25)))
