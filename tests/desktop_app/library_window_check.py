@@ -3,8 +3,9 @@
     DISPLAY=:N QT_QPA_PLATFORM=xcb python -m tests.desktop_app.library_window_check OUT_DIR
 
 Makes three videos with sidecar subtitles, adds their folder, indexes it through the tab (the real child process),
-searches, takes screenshots at 1440x900 and 900x600 (and with the custom date range shown), clicks the first result and shoots the video opened at the
-moment with its segment selected. Lists labels and buttons cut short.
+searches, takes screenshots at 1440x900 and 900x600 (and with the custom date range shown), clicks the first result
+and shoots the video opened at the moment with its segment selected. Lists labels, buttons, combo boxes and date
+fields cut short.
 """
 
 from __future__ import annotations
