@@ -8,7 +8,10 @@
 
 Every command first runs the cheap scan (size and mtime; only changed files are read), so new, renamed, moved and
 removed videos are noticed. ``index`` resumes where a killed or interrupted run stopped; a video that cannot be
-read is noted and skipped. ``--model``: also title chapters with that model. Bad input: one line, exit code 2.
+read is noted and skipped. ``--model``: the model that captions the scenes and titles chapters, a catalog id, a
+folder, or a server (``remote+http://gpu-box:8000/v1#MODEL``: a GPU box indexes while this machine stays free); one
+that cannot be loaded (the server is down) stops the run with one line, the videos left kept to index. Bad input:
+one line, exit code 2.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ def register(subparsers) -> None:
     listing.set_defaults(func=run_list)
     index = actions.add_parser("index", help="index the videos that are new (resumable)",
                                description="Index the library's new videos, one at a time, with a progress bar.")
-    index.add_argument("--model", metavar="ID_OR_PATH", help="also title chapters with this model")
+    index.add_argument("--model", metavar="ID_OR_PATH",
+                       help="the model that captions the scenes and titles chapters: a catalog id, a folder, or "
+                            "remote+http://HOST:PORT/v1#MODEL (a model server)")
     index.add_argument("--asr-model", metavar="ID_OR_PATH",
                        help="the speech model (Whisper) for videos without subtitles")
     index.add_argument("--retry-failed", action="store_true",
@@ -135,6 +140,12 @@ def run_index(args: argparse.Namespace) -> int:
         print(f"  {path}: {note}")
     for path, note in report.notes.items():
         print(f"  note: {path.name}: {note}")
+    if report.model_error:
+        from core_model.errors import ModelLoadError
+
+        left = waiting - len(report.indexed) - len(report.failed)
+        raise ModelLoadError(f"{report.model_error} ({_count(left, 'video')} kept to index: run 'vidi library index'"
+                             " again once the model loads)")
     return 0
 
 

@@ -16,6 +16,7 @@ where it is seen even when nobody says it.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -73,9 +74,16 @@ def caption_prompt(start_s: float, end_s: float, hears: bool) -> str:
             "Do not guess names.")
 
 
+_CONTROL_TOKEN = re.compile(r"</?\|?[\w.:-]*\|?>")
+"""A model's control token as some servers leave it in the text they send (``<bos>``, ``<|image|>``, ``<|turn>``,
+``</s>``, ``<start_of_turn>``): never a word of a caption, and harmful in one, as the caption goes into the chapter
+titling prompt, where a server reads ``<|image|>`` as an image slot and rejects the request for want of images."""
+
+
 def clean_caption(answer: str) -> str:
-    """The model's answer as one line of at most MAX_CAPTION_CHARS (cut at a word)."""
-    text = " ".join(answer.split())
+    """The model's answer as one line of plain words (control tokens left out) of at most MAX_CAPTION_CHARS (cut at
+    a word)."""
+    text = " ".join(_CONTROL_TOKEN.sub(" ", answer).split())
     if len(text) > MAX_CAPTION_CHARS:
         text = text[:MAX_CAPTION_CHARS].rsplit(" ", 1)[0] + "…"
     return text

@@ -55,6 +55,8 @@ class IndexReport:
     skipped: dict[str, str] = field(default_factory=dict)
     stopped: bool = False
     parts: dict[str, PartState] = field(default_factory=dict)
+    model_error: str = ""
+    """The answering model could not be loaded (its one line): the parts needing it are in ``skipped``."""
 
 
 @dataclass
@@ -158,6 +160,7 @@ def build_index(
                 if store.part(fingerprint, part).state == "missing":  # kept, so `vidi chapters` can say why
                     store.set_part(fingerprint, part, "missing", notice=outcome)
         report.parts = store.parts(fingerprint)
+        report.model_error = build.load_error
         return report
     finally:
         if build is not None:

@@ -35,6 +35,7 @@ import numpy as np
 
 from core_model.errors import StoreError, UsageError, first_line
 from core_model.index import quantize
+from core_model.store.sql_lists import as_json, one_of
 
 DEFAULT_NAME = "keyframes"
 DEFAULT_SHORTLIST = 1000
@@ -44,7 +45,6 @@ CENTRE_SAMPLE = 1000
 BUSY_TIMEOUT_S = 10.0
 _FORMAT_VERSION = 1
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
-_MAX_SQL_PARAMS = 30_000  # below SQLite's 32766 host parameters per statement
 
 
 class VectorIndex:
@@ -184,12 +184,8 @@ class VectorIndex:
             return 0
         with self._transaction():
             meta = self._read_meta()
-            removed = 0
-            for start in range(0, len(ids_array), _MAX_SQL_PARAMS):
-                part = ids_array[start:start + _MAX_SQL_PARAMS].tolist()
-                cursor = self._db.execute(
-                    f"DELETE FROM {self._items} WHERE id IN ({','.join('?' * len(part))})", part)
-                removed += cursor.rowcount
+            removed = self._db.execute(f"DELETE FROM {self._items} WHERE {one_of('id')}",
+                                       (as_json(ids_array.tolist()),)).rowcount
             in_step = self._bump_generation(meta)
         if not in_step:
             self._reload()
@@ -244,13 +240,11 @@ class VectorIndex:
         """(ids, int8 rows [N, dim], scales [N]) read from SQLite for ``ids``."""
         found, blobs, scales = [], [], []
         with _errors(self._label):
-            for start in range(0, len(ids), _MAX_SQL_PARAMS):
-                part = ids[start:start + _MAX_SQL_PARAMS].tolist()
-                for row_id, q8, scale in self._db.execute(
-                        f"SELECT id, q8, scale FROM {self._items} WHERE id IN ({','.join('?' * len(part))})", part):
-                    found.append(row_id)
-                    blobs.append(q8)
-                    scales.append(scale)
+            for row_id, q8, scale in self._db.execute(
+                    f"SELECT id, q8, scale FROM {self._items} WHERE {one_of('id')}", (as_json(ids.tolist()),)):
+                found.append(row_id)
+                blobs.append(q8)
+                scales.append(scale)
         rows = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(found), self.dim)
         return np.asarray(found, dtype=np.int64), rows, np.asarray(scales, dtype=np.float32)
 

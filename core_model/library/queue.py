@@ -8,7 +8,9 @@ Each video is built by core_model.index.runner.build_index, which commits as it 
 starts again at the video it was on, where that video's last commit was, and the videos before it cost nothing (they
 are marked indexed). A video that cannot be read is marked failed with a one-line note and the queue goes on with
 the next; the database failing stops it (nothing after would be saved either). ``should_stop()`` is checked between
-steps: it pauses the queue (the GUI sets it while a question is asked, so questions go first).
+steps: it pauses the queue (the GUI sets it while a question is asked, so questions go first). A model asked for
+by name (``chapter_model``, e.g. ``remote+http://gpu-box:8000/v1#MODEL``) that cannot be loaded stops the queue
+with ``model_error``: the video it was on stays to index, so running again once the model loads completes it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class QueueReport:
     notes: dict[Path, str] = field(default_factory=dict)
     """Parts skipped for an indexed video (e.g. no speech model), one line each."""
     stopped: bool = False
+    model_error: str = ""
+    """The model asked for (``chapter_model``) could not be loaded, e.g. its server is down: the queue stopped there."""
 
 
 def index_library(library: LibraryStore, index_store: IndexStore, *, parts: Sequence[str] = LIBRARY_PARTS,
@@ -90,6 +94,12 @@ def index_library(library: LibraryStore, index_store: IndexStore, *, parts: Sequ
                 progress(QueueProgress(path, number, len(queue), done=True))
             continue
         library.update_file(video.id, fingerprint=result.fingerprint, duration_s=result.duration_s)
+        if result.model_error and chapter_model:
+            # the model asked for (a server that is down, a folder that does not load) fails alike for every video:
+            # stop, and keep this video to index, rather than mark the whole library indexed without its captions
+            report.model_error = result.model_error
+            report.stopped = True
+            break
         if result.stopped:
             report.stopped = True
             break

@@ -27,6 +27,7 @@ from core_model.index.retrieval import RRF_K, content_words, merge_close, moment
 from core_model.library.library_store import LibraryStore
 from core_model.store.index_records import TextHit
 from core_model.store.index_store import fts_query
+from core_model.store.sql_lists import as_json, one_of
 
 CANDIDATES_PER_RESULT = 20
 """Lines fetched from the text index per result asked for, before close ones are merged into moments."""
@@ -92,13 +93,14 @@ def search(library: LibraryStore, query: str, limit: int = 10, filters: SearchFi
     if image_search is None:
         return text_ranked[:limit]
     image_hits = image_search(query, sorted(videos), limit * 4)
-    image_ranked = [LibraryMoment(videos[h.fingerprint][0], h.start_s, h.end_s, h.score, "", h.fingerprint,
+    image_ranked = [LibraryMoment(Path(videos[h.fingerprint][0]), h.start_s, h.end_s, h.score, "", h.fingerprint,
                                   ("image",)) for h in image_hits if h.fingerprint in videos]
     return fuse_moments([text_ranked, image_ranked])[:limit]
 
 
-def _videos(library: LibraryStore, filters: SearchFilters) -> dict[str, tuple[Path, float]]:
-    """fingerprint -> (current path, duration_s) of the library videos the filters keep (one path per content)."""
+def _videos(library: LibraryStore, filters: SearchFilters) -> dict[str, tuple[str, float]]:
+    """fingerprint -> (current path, duration_s) of the library videos the filters keep (one path per content).
+    Paths stay strings: a Path per video was most of a search's time at 40k videos."""
     where, params = ["fingerprint != ''"], []
     if filters.folder is not None:
         prefix = str(Path(filters.folder).expanduser().resolve()).rstrip("/") + "/"
@@ -122,9 +124,9 @@ def _videos(library: LibraryStore, filters: SearchFilters) -> dict[str, tuple[Pa
     with library.reading() as db:
         rows = db.execute(f"SELECT fingerprint, path, duration_s FROM library_files WHERE {' AND '.join(where)}"
                           " ORDER BY id", params).fetchall()
-    videos: dict[str, tuple[Path, float]] = {}
+    videos: dict[str, tuple[str, float]] = {}
     for row in rows:
-        videos.setdefault(row["fingerprint"], (Path(row["path"]), float(row["duration_s"] or 0.0)))
+        videos.setdefault(row["fingerprint"], (row["path"], float(row["duration_s"] or 0.0)))
     return videos
 
 
@@ -135,7 +137,7 @@ def _day_start_ns(day: date) -> int:
     return int(datetime.combine(day, time()).astimezone(timezone.utc).timestamp() * 10**9)
 
 
-def _text_moments(library: LibraryStore, query: str, videos: dict[str, tuple[Path, float]], limit: int,
+def _text_moments(library: LibraryStore, query: str, videos: dict[str, tuple[str, float]], limit: int,
                   filters_are_default: bool) -> list[LibraryMoment]:
     match = fts_query(" ".join(stem(w) for w in content_words(query)), prefix=True)
     if not match:
@@ -164,7 +166,7 @@ def _text_moments(library: LibraryStore, query: str, videos: dict[str, tuple[Pat
                             key=lambda h: h.start_s)
             text = " … ".join(dict.fromkeys(" ".join(h.text.split()) for h in inside))
             sources = tuple(dict.fromkeys("transcript" if h.kind == "cue" else "captions" for h in inside))
-            moments.append(LibraryMoment(path, moment.start_s, moment.end_s, -moment.score, text, fingerprint,
+            moments.append(LibraryMoment(Path(path), moment.start_s, moment.end_s, -moment.score, text, fingerprint,
                                          sources or (moment.source,)))
     moments.sort(key=lambda m: -m.score)
     return moments
@@ -172,11 +174,11 @@ def _text_moments(library: LibraryStore, query: str, videos: dict[str, tuple[Pat
 
 def _match(library: LibraryStore, match: str, fingerprints: Sequence[str], limit: int) -> list:
     """Lines matching ``match``, best BM25 first; only of ``fingerprints`` when some are given."""
-    among = f" AND fingerprint IN ({','.join('?' * len(fingerprints))})" if fingerprints else ""
+    among, params = (f" AND {one_of('fingerprint')}", (as_json(fingerprints),)) if fingerprints else ("", ())
     with library.reading() as db:
         return db.execute(
             "SELECT fingerprint, kind, start_s, end_s, text, bm25(index_text) AS score FROM index_text"
-            f" WHERE index_text MATCH ?{among} ORDER BY score LIMIT ?", (match, *fingerprints, limit),
+            f" WHERE index_text MATCH ?{among} ORDER BY score LIMIT ?", (match, *params, limit),
         ).fetchall()
 
 

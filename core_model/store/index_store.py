@@ -32,6 +32,7 @@ from core_model.store.index_records import (
     Scene,
     TextHit,
 )
+from core_model.store.sql_lists import as_json, one_of
 from core_model.store.sqlite_errors import store_errors
 
 _ROWS_OF_PART = {"transcript": "transcript_cues", "scenes": "scenes", "captions": "captions",
@@ -171,9 +172,8 @@ class IndexStore(Database):
         import numpy as np
 
         query = np.asarray(query, dtype=np.float32).reshape(-1)
-        marks = ",".join("?" * len(fingerprints))
-        rows = self._query_all(f"SELECT id, fingerprint, time_s FROM keyframe_vectors WHERE fingerprint IN ({marks})"
-                               " AND model_id = ? AND dim = ?", (*fingerprints, model_id, int(query.size)))
+        rows = self._query_all(f"SELECT id, fingerprint, time_s FROM keyframe_vectors WHERE {one_of('fingerprint')}"
+                               " AND model_id = ? AND dim = ?", (as_json(fingerprints), model_id, int(query.size)))
         if not rows:
             return []
         where = {int(r["id"]): (str(r["fingerprint"]), float(r["time_s"])) for r in rows}
@@ -184,10 +184,9 @@ class IndexStore(Database):
     def embedding_models(self, fingerprints: Sequence[str]) -> dict[str, str]:
         """model id -> its folder (the embeddings part's source, "" when unknown) for the keyframe embeddings of
         these videos."""
-        marks = ",".join("?" * len(fingerprints))
         rows = self._query_all(f"SELECT DISTINCT model_id, source FROM index_parts WHERE part = 'embeddings' AND "
-                               f"state != 'missing' AND model_id != '' AND fingerprint IN ({marks})",
-                               tuple(fingerprints))
+                               f"state != 'missing' AND model_id != '' AND {one_of('fingerprint')}",
+                               (as_json(fingerprints),))
         return {str(r["model_id"]): str(r["source"] or "") for r in rows}
 
     def _vector_index(self, dim: int):

@@ -11,7 +11,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.library.library_filters import LibraryFilterBar
 from desktop_app.timefmt import format_range_s
 
 MOMENT_ROLE = Qt.ItemDataRole.UserRole
@@ -59,11 +59,11 @@ class LibraryView(QWidget):
         self.search_box = QLineEdit(self)
         self.search_box.setPlaceholderText("Find a moment in all your videos…")
         self.search_box.setClearButtonEnabled(True)
-        self.folder_filter = QComboBox(self)
-        self.folder_filter.addItem("All folders", None)
-        self.speech_filter = QComboBox(self)
-        for label, value in (("With or without speech", None), ("With speech", True), ("Without speech", False)):
-            self.speech_filter.addItem(label, value)
+        self.filter_bar = LibraryFilterBar(self)
+        self.folder_filter = self.filter_bar.folder_filter
+        self.speech_filter = self.filter_bar.speech_filter
+        self.date_filter = self.filter_bar.date_filter
+        self.length_filter = self.filter_bar.length_filter
         self.results = QListWidget(self)
         self.results.setIconSize(THUMB_SIZE)
         self.results.setWordWrap(True)
@@ -89,10 +89,7 @@ class LibraryView(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
         layout.addWidget(self.search_box)
-        filters = QHBoxLayout()
-        filters.addWidget(self.folder_filter, 1)
-        filters.addWidget(self.speech_filter, 1)
-        layout.addLayout(filters)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.results, 1)
 
@@ -103,8 +100,7 @@ class LibraryView(QWidget):
         self.index_button.clicked.connect(self.index_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.search_box.returnPressed.connect(self._search)
-        self.folder_filter.activated.connect(lambda _index: self._search())
-        self.speech_filter.activated.connect(lambda _index: self._search())
+        self.filter_bar.changed.connect(self._search)
         self.results.itemClicked.connect(self._activate)
         self.results.itemActivated.connect(self._activate)
 
@@ -113,12 +109,7 @@ class LibraryView(QWidget):
         self.folder_list.clear()
         self.folder_list.addItems(folders)
         self.remove_button.setEnabled(False)
-        chosen = self.folder_filter.currentData()
-        self.folder_filter.clear()
-        self.folder_filter.addItem("All folders", None)
-        for folder in folders:
-            self.folder_filter.addItem(Path(folder).name or folder, folder)
-        self.folder_filter.setCurrentIndex(max(0, self.folder_filter.findData(chosen)))
+        self.filter_bar.set_folders(folders)
 
     def set_summary(self, text: str) -> None:
         self.summary_label.setText(text)
@@ -175,13 +166,13 @@ class LibraryView(QWidget):
         return [self.results.item(row).data(MOMENT_ROLE) for row in range(self.results.count())]
 
     def filters(self):
-        from core_model.library.search import SearchFilters
-
-        return SearchFilters(folder=self.folder_filter.currentData(), has_speech=self.speech_filter.currentData())
+        """The search's filters (a core_model.library.search.SearchFilters): folder, speech, date, length."""
+        return self.filter_bar.filters()
 
     # ---- intents ------------------------------------------------------------------------------------------
     def _search(self) -> None:
         self.search_requested.emit(self.search_box.text(), self.filters())
+
     def _remove_selected(self) -> None:
         item = self.folder_list.currentItem()
         if item is not None:

@@ -3,8 +3,9 @@
     DISPLAY=:N QT_QPA_PLATFORM=xcb python -m tests.desktop_app.library_window_check OUT_DIR
 
 Makes three videos with sidecar subtitles, adds their folder, indexes it through the tab (the real child process),
-searches, takes screenshots at 1440x900 and 900x600, clicks the first result and shoots the video opened at the
-moment with its segment selected. Lists labels and buttons cut short.
+searches, takes screenshots at 1440x900 and 900x600 (and with the custom date range shown), clicks the first result
+and shoots the video opened at the moment with its segment selected. Lists labels, buttons, combo boxes and date
+fields cut short.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def main(out_dir: str) -> dict:
         _pause(app, 1.0)
         _shot(window, out / "library-900x600.png")
         report["cut"] = _cut_widgets(view)
+        custom = view.date_filter.findText("Custom range…")  # the date fields shown: the tallest the filters get
+        view.date_filter.setCurrentIndex(custom)
+        view.date_filter.activated.emit(custom)
+        _pause(app, 0.5)
+        _shot(window, out / "library-filters-900x600.png")
+        report["cut_with_dates"] = _cut_widgets(view) + _cut_fields(view)
+        report["results_with_dates"] = view.results.height()
         view.results.itemClicked.emit(view.results.item(0))
         _wait(app, lambda: window.timeline.selection_ms() is not None, 20)
         _pause(app, 1.5)
@@ -73,6 +81,16 @@ def main(out_dir: str) -> dict:
     finally:
         window.shutdown()
     return report
+
+
+def _cut_fields(root) -> list[str]:
+    """Visible combo boxes and date fields narrower than their longest entry needs."""
+    from PySide6.QtWidgets import QComboBox, QDateEdit
+
+    return [f"{type(w).__name__} {w.currentText() if isinstance(w, QComboBox) else w.text()!r}: "
+            f"{w.width()} < {w.sizeHint().width()}"
+            for w in root.findChildren(QComboBox) + root.findChildren(QDateEdit)
+            if w.isVisible() and w.width() + 2 < w.sizeHint().width()]
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import core_model
-from core_model.index.captions import MAX_WINDOW_S, caption_windows
+from core_model.index.captions import MAX_WINDOW_S, caption_windows, clean_caption
 from core_model.index.runner import build_index
 from core_model.models.manager import ModelManager
 from core_model.store.fingerprint import fingerprint_file
@@ -52,6 +52,12 @@ def test_windows_follow_scenes_split_long_ones_and_join_quick_cuts():
     assert all(b - a <= MAX_WINDOW_S + 1e-6 for a, b in many)
     assert many[0][0] == 0 and many[-1][1] == 199.5
     assert all(a[1] == b[0] for a, b in zip(many, many[1:]))  # no gap, no overlap
+
+
+def test_a_caption_is_plain_words_without_the_control_tokens_a_server_may_leave():
+    answer = "<bos><|turn>model\nA dog <|image|> runs on the <start_of_turn>beach.</s><turn|>"
+    assert clean_caption(answer) == "model A dog runs on the beach."
+    assert clean_caption("3 < 4 and x > 2, a <b> tag") == "3 < 4 and x > 2, a tag"
 
 
 def test_captions_are_made_per_window_stored_and_searchable(long_scene_video, index, no_models, tiny_vlm_dir):
