@@ -84,6 +84,8 @@ def main() -> None:
         idle_s = time.perf_counter() - started
         embedder.close()
 
+        # after the child has ended: two torch processes on the same cores slow each other (OpenMP threads spin
+        # after each call), which is not the cost being measured
         embed_texts_here(folder, [QUERIES[0]])  # load here too, then time the same calls in this process
         here_ms = []
         for run in range(args.runs):
