@@ -19,9 +19,7 @@ THUMBNAIL_KEY = "library"
 
 
 def create_library(window) -> LibraryController:
-    # no chapters for the library's videos by default: titling loads a chat model per video in the child, beside
-    # the one the window may hold for questions (memory); search needs the transcript and the scenes only
-    controller = LibraryController(lambda: index_db_path(window), lambda: None, window,
+    controller = LibraryController(lambda: index_db_path(window), lambda: library_caption_model(window), window,
                                    text_embedder=getattr(window, "text_embedder", None))
     view = LibraryView(window)
     window.library_view = view
@@ -49,6 +47,17 @@ def create_library(window) -> LibraryController:
     window.controller.busy_changed.connect(lambda busy, _waiting: controller.pause_for_question(busy))
     QTimer.singleShot(0, controller.refresh)  # the cheap scan at start
     return controller
+
+
+def library_caption_model(window) -> str | None:
+    """The model that captions (and titles) the library's videos in the queue's child: the chosen model when it runs
+    on a server (a vLLM box indexes the library while this machine stays free); else none, since a local one would
+    load a second copy of the chat model beside the window's (memory), and search needs the transcript, the scenes
+    and the keyframe embeddings only."""
+    from core_model.backends.remote_endpoint import is_remote_spec
+
+    model = str(window.settings.value(Key.MODEL) or "")
+    return model if is_remote_spec(model) else None
 
 
 def choose_library_folder(window, controller: LibraryController, folder: str | None = None) -> bool:

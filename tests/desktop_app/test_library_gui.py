@@ -114,3 +114,36 @@ def test_the_queue_pauses_while_a_question_is_answered_and_goes_on_after(qtbot, 
     _wait_idle(qtbot, window)
     _wait_summary(qtbot, window.library_view, "2 videos: 2 indexed, 0 to index, 0 failed")
 
+
+
+def test_with_a_model_on_a_server_the_tabs_queue_captions_through_it(qtbot, make_window, settings, tmp_path,
+                                                                      transformers_server):
+    from core_model.store.fingerprint import fingerprint_file
+    from core_model.store.index_store import IndexStore
+    from desktop_app.settings import Key
+
+    root = tmp_path / "clips"
+    root.mkdir()
+    beach = write_scene_video(root / "beach.mp4", [30, 40], fps=5, width=96, height=72)
+    settings.set_value(Key.MODEL, f"remote+{transformers_server.base_url}#{transformers_server.model}")
+    window = make_window()
+    view = window.library_view
+    assert choose_library_folder(window, window.library, folder=str(root))
+    _wait_summary(qtbot, view, "1 video: 0 indexed, 1 to index, 0 failed")
+    qtbot.mouseClick(view.index_button, Qt.MouseButton.LeftButton)
+    _wait_idle(qtbot, window)
+    _wait_summary(qtbot, view, "1 video: 1 indexed, 0 to index, 0 failed")
+    with IndexStore(window.controller.store.path) as index:
+        part = index.parts(fingerprint_file(beach))["captions"]
+        captions = index.captions(fingerprint_file(beach))
+    assert part.done and part.model_id == transformers_server.model  # captioned by the server, not this machine
+    assert captions and all(c.text.strip() for c in captions)
+
+
+def test_with_a_local_model_the_tabs_queue_loads_no_chat_model(make_window, settings, tmp_path):
+    from desktop_app.library.library_wiring import library_caption_model
+    from desktop_app.settings import Key
+
+    settings.set_value(Key.MODEL, str(tmp_path / "some-local-model"))
+    window = make_window()
+    assert library_caption_model(window) is None  # a second copy of the chat model beside the window's: no
