@@ -8,8 +8,9 @@ Parts, in order: the transcript (subtitles, else Whisper), the scenes, the capti
 each scene window: core_model.index.captions), the keyframe embeddings (SigLIP: core_model.index.keyframes) and the
 chapters (titled by the answering model, loaded once for captions and chapters).
 
-Each part commits as it goes (a window of speech, a scene, a caption, a batch of keyframes) together with how far it
-got, so a build killed at any moment resumes where its last commit was; a part already done costs nothing.
+Each part commits as it goes (a window of speech, a scene, a caption, a batch of keyframes, a chapter's title; the
+chapters' grouping first) together with how far it got, so a build killed at any moment resumes where its last
+commit was; a part already done costs nothing.
 ``should_stop()`` is checked between steps: the build then returns with ``stopped=True`` and what it did kept. A
 part whose model is not on the machine (no subtitles and no Whisper; no answering model; no SigLIP) or cannot be
 loaded is skipped with a notice naming what to pull; the other parts are still built, and building again later
