@@ -97,6 +97,9 @@ def summary_lines(report, store) -> list[str]:
         if state.state == "done":
             lines.append(f"  {part}: {what}{how}" + (" (built now)" if part in report.built else ""))
         elif state.state == "partial":
+            if part == "chapters":  # not listed until all are titled: say how many are
+                spans = store.chapter_spans(report.fingerprint)
+                what = f"{sum(titled for _, _, titled in spans)} of {_count(len(spans), 'chapter')} titled"
             lines.append(f"  {part}: partial, up to {format_clock_s(state.done_until_s)}: {what}")
         else:
             lines.append(f"  {part}: missing")

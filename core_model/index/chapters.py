@@ -2,13 +2,16 @@
 
     spans = group_scenes(scenes, duration_s)                    # [(0.0, 62.0), (62.0, 121.5), ...]
     chapters = title_chapters(spans, cues, captions, backend)   # Chapter(start_s, end_s, title, summary)
+    chapter = title_chapter(3, 121.5, 180.0, cues, captions, backend)   # one at a time (the index builder)
 
 Grouping: a chapter closes at the first scene boundary after it has lasted ``target_chapter_s(duration_s)`` (about
 eight chapters per video, none shorter than a minute), so chapters never cut a shot; a short tail joins the chapter
 before it. Titling: the chapter's transcript lines and captions (time-stamped, cut to ``MAX_PROMPT_CHARS`` evenly
 over the chapter when longer) go to the model through the Backend protocol (``answer(conversation, options)``),
 which answers "Title: ..." and "Summary: ..."; an answer without those labels gives its first line as the title.
-A chapter with nothing said or captioned is titled by time, without a model pass.
+A chapter with nothing said or captioned is titled by time, without a model pass. The index builder
+(core_model.index.runner) saves the spans first and commits each title as it comes, so a build stopped or killed
+while titling resumes at the first chapter without a title.
 """
 
 from __future__ import annotations
@@ -99,6 +102,19 @@ def parse_title_and_summary(answer: str) -> tuple[str, str]:
     return title, " ".join(summary.split())
 
 
+def title_chapter(number: int, start_s: float, end_s: float, cues: Sequence[Cue], captions: Sequence[Caption],
+                  backend) -> Chapter:
+    """The ``number``-th chapter (from 1), [start_s, end_s), titled by ``backend`` (a loaded Backend; None, or a
+    chapter with nothing said or seen: titled by its number and times, without a model pass)."""
+    fallback = f"Part {number} ({format_clock_s(start_s)}–{format_clock_s(end_s)})"
+    text = chapter_text(start_s, end_s, cues, captions)
+    title, summary = "", ""
+    if text and backend is not None:
+        answer = "".join(backend.answer([Turn("user", chapter_prompt(start_s, end_s, text))], TITLE_OPTIONS))
+        title, summary = parse_title_and_summary(answer)
+    return Chapter(round(start_s, 3), round(end_s, 3), title or fallback, summary)
+
+
 def title_chapters(spans: Sequence[tuple[float, float]], cues: Sequence[Cue], captions: Sequence[Caption],
                    backend, should_stop: Callable[[], bool] = lambda: False,
                    on_chapter: Callable[[int, float], None] | None = None) -> list[Chapter] | None:
@@ -108,13 +124,7 @@ def title_chapters(spans: Sequence[tuple[float, float]], cues: Sequence[Cue], ca
     for number, (start_s, end_s) in enumerate(spans, start=1):
         if should_stop():
             return None
-        fallback = f"Part {number} ({format_clock_s(start_s)}–{format_clock_s(end_s)})"
-        text = chapter_text(start_s, end_s, cues, captions)
-        title, summary = "", ""
-        if text and backend is not None:
-            answer = "".join(backend.answer([Turn("user", chapter_prompt(start_s, end_s, text))], TITLE_OPTIONS))
-            title, summary = parse_title_and_summary(answer)
-        chapters.append(Chapter(round(start_s, 3), round(end_s, 3), title or fallback, summary))
+        chapters.append(title_chapter(number, start_s, end_s, cues, captions, backend))
         if on_chapter is not None:
             on_chapter(number, end_s)
     return chapters

@@ -56,28 +56,38 @@ def embed_keyframes(video: str | Path, scenes: Sequence[Scene], embedder, durati
                     should_stop: Callable[[], bool] = lambda: False,
                     batch_keyframes: int | None = None) -> Iterator[tuple[float, list[float], np.ndarray]]:
     """(until_s, keyframe times, vectors [N, D]) per batch of whole scenes, in time order. Stops between scenes
-    once ``should_stop()`` is true (the open batch is dropped: it is decoded again on resuming)."""
-    from core_model.media import sample_frames
+    once ``should_stop()`` is true (the open batch is dropped: it is decoded again on resuming).
+
+    The video is read once, front to back (core_model.media.FrameStream: one open file, GOPs without a keyframe
+    skipped undecoded), rather than opened and sought for each scene; only the open batch's small frames are held.
+    """
+    from core_model.media import FrameStream
 
     batch_keyframes = batch_keyframes or BATCH_KEYFRAMES
     times_s: list[float] = []
     frames: list[np.ndarray] = []
     until_s = 0.0
-    for scene in scenes:
-        if should_stop():
-            return
-        end_s = min(scene.end_s, duration_s) if duration_s > 0 else scene.end_s
-        count = max(1, len(scene.keyframes_s))
-        if end_s > scene.start_s:
-            # the scene's keyframes are the centres of equal parts of it: what sample_frames takes
-            picture, _ = sample_frames(video, scene.start_s, end_s, count, max_side_px=KEYFRAME_SIDE_PX,
-                                       should_stop=should_stop)
-            frames.extend(picture)
-            times_s.extend(scene.keyframes_s or [round((scene.start_s + end_s) / 2, 3)])
-        until_s = scene.end_s
-        if len(frames) >= batch_keyframes:
-            yield until_s, times_s, embedder.embed_images(frames)
-            times_s, frames = [], []
+    stream: FrameStream | None = None
+    try:
+        for scene in scenes:
+            if should_stop():
+                return
+            end_s = min(scene.end_s, duration_s) if duration_s > 0 else scene.end_s
+            count = max(1, len(scene.keyframes_s))
+            if end_s > scene.start_s:
+                if stream is None:
+                    stream = FrameStream(video, max_side_px=KEYFRAME_SIDE_PX)
+                # the scene's keyframes are the centres of equal parts of it: what FrameStream.frames takes
+                picture, _ = stream.frames(scene.start_s, end_s, count)
+                frames.extend(picture)
+                times_s.extend(scene.keyframes_s or [round((scene.start_s + end_s) / 2, 3)])
+            until_s = scene.end_s
+            if len(frames) >= batch_keyframes:
+                yield until_s, times_s, embedder.embed_images(frames)
+                times_s, frames = [], []
+    finally:
+        if stream is not None:
+            stream.close()
     if frames or until_s:
         yield until_s, times_s, embedder.embed_images(frames) if frames else np.zeros((0, 1), np.float32)
 

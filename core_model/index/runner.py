@@ -8,8 +8,9 @@ Parts, in order: the transcript (subtitles, else Whisper), the scenes, the capti
 each scene window: core_model.index.captions), the keyframe embeddings (SigLIP: core_model.index.keyframes) and the
 chapters (titled by the answering model, loaded once for captions and chapters).
 
-Each part commits as it goes (a window of speech, a scene, a caption, a batch of keyframes) together with how far it
-got, so a build killed at any moment resumes where its last commit was; a part already done costs nothing.
+Each part commits as it goes (a window of speech, a scene, a caption, a batch of keyframes, a chapter's title; the
+chapters' grouping first) together with how far it got, so a build killed at any moment resumes where its last
+commit was; a part already done costs nothing.
 ``should_stop()`` is checked between steps: the build then returns with ``stopped=True`` and what it did kept. A
 part whose model is not on the machine (no subtitles and no Whisper; no answering model; no SigLIP) or cannot be
 loaded is skipped with a notice naming what to pull; the other parts are still built, and building again later
@@ -26,7 +27,7 @@ from typing import Callable, Sequence
 from core_model.errors import MediaError, ModelLoadError, UsageError, VidiError, user_message
 from core_model.index import keyframes
 from core_model.index.captions import caption_video, caption_windows
-from core_model.index.chapters import group_scenes, title_chapters
+from core_model.index.chapters import group_scenes, title_chapter
 from core_model.index.keyframes import find_embedding_model
 from core_model.index.progress import PartClock, ProgressCallback
 from core_model.index.scenes import SceneSettings, detect_scenes
@@ -256,19 +257,32 @@ def _build_chapters(build: _Build) -> str:
         from core_model.models.choice import pull_hint
 
         return f"no model on this machine to title chapters: {pull_hint(_device_info())}"
-    clock = _clock(build, "chapters", 0.0)
-    clock.report(0.0, f"loading {model}", force=True)
+    state = store.part(fingerprint, "chapters")
+    resume_s = state.done_until_s if state.state == "partial" else 0.0
+    _clock(build, "chapters", resume_s).report(resume_s, f"loading {model}", force=True)
     try:
         backend = build.answering_backend(model)
     except VidiError as exc:
         return user_message(exc)
-    spans = group_scenes(store.scenes(fingerprint), build.duration_s)
-    chapters = title_chapters(spans, store.cues(fingerprint), store.captions(fingerprint), backend,
-                              build.should_stop, on_chapter=lambda number, end_s: clock.report(end_s))
-    if chapters is None:
-        return "stopped"
-    store.replace_chapters(fingerprint, chapters, model_id=backend.model_id)
-    clock.report(build.duration_s, force=True)
+    spans = store.chapter_spans(fingerprint)
+    if not (state.state == "partial" and state.model_id == backend.model_id and spans):
+        # the grouping is saved before any title, so a resumed build titles the same chapters, only those left
+        store.plan_chapters(fingerprint, group_scenes(store.scenes(fingerprint), build.duration_s),
+                            model_id=backend.model_id)
+        spans = store.chapter_spans(fingerprint)
+    titled_until_s = max((end_s for _, end_s, titled in spans if titled), default=0.0)
+    clock = _clock(build, "chapters", titled_until_s)
+    cues, captions = store.cues(fingerprint), store.captions(fingerprint)
+    for number, (start_s, end_s, titled) in enumerate(spans, start=1):
+        if titled:
+            continue
+        if build.should_stop():
+            return "stopped"
+        chapter = title_chapter(number, start_s, end_s, cues, captions, backend)
+        store.add_chapter_title(fingerprint, chapter, done=number == len(spans), model_id=backend.model_id)
+        clock.report(end_s, f"chapter {number} of {len(spans)} titled", force=number == len(spans))
+    if not store.part(fingerprint, "chapters").done:  # nothing was left to title
+        store.set_part(fingerprint, "chapters", "done", model_id=backend.model_id, done_until_s=build.duration_s)
     return "done"
 
 

@@ -4,6 +4,8 @@ Public API (others code against these names):
 
 - ``probe(path) -> MediaInfo``: duration, fps, frame count, displayed size, rotation, audio, codecs.
 - ``sample_frames(path, start_s, end_s, num_frames) -> (frames uint8 [N, H, W, 3] RGB, timestamps_s)``.
+- ``FrameStream(path, max_side_px=...)``: ``.frames(start_s, end_s, num_frames)`` as ``sample_frames`` gives them, for
+  many segments of one video in time order, from one open file read forward (the index's keyframes).
 - ``load_audio(path, start_s, end_s, sample_rate=16000) -> float32 [samples] or None`` (no audio track).
 - ``load_image(path) -> uint8 [H, W, 3] RGB``.
 - ``sample_segment(path, start_s, end_s, num_frames, with_audio) -> SegmentSample``: frames, timestamps, audio.
@@ -16,12 +18,13 @@ Times are seconds from the start of the file's timeline (what a player shows); `
 from core_model.media.audio import load_audio, load_audio_native
 from core_model.media.bundle import SegmentSample, sample_segment
 from core_model.media.errors import MediaError
-from core_model.media.frames import sample_frames
+from core_model.media.frames import FrameStream, sample_frames
 from core_model.media.image import MAX_IMAGE_PIXELS, load_image
 from core_model.media.probe import MediaInfo, probe
 from core_model.media.segment import sample_times_s
 
 __all__ = [
+    "FrameStream",
     "MAX_IMAGE_PIXELS",
     "MediaError",
     "MediaInfo",

@@ -22,7 +22,7 @@ import numpy as np
 from core_model.media.decord_frames import DecordCannotOpen, decord_frames
 from core_model.media.errors import DecodeStopped, MediaError
 from core_model.media.probe import inspect_video
-from core_model.media.pyav_frames import pyav_frames
+from core_model.media.pyav_frames import InOrderReader, pyav_frames
 from core_model.media.segment import resolve_segment, sample_times_s
 
 Engine = Literal["auto", "decord", "pyav"]
@@ -95,6 +95,45 @@ def sample_frames(
         except MediaError as exc:
             failure = failure or exc
     raise failure
+
+
+class FrameStream:
+    """``sample_frames`` over many segments of one video in time order, from one open file read front to back.
+
+        with FrameStream("wedding.mp4", max_side_px=256) as stream:
+            for scene in scenes:                      # in time order
+                frames, timestamps_s = stream.frames(scene.start_s, scene.end_s, 1)
+
+    Each call gives exactly what ``sample_frames(path, start_s, end_s, num_frames, max_side_px=...)`` gives (the
+    frames shown at the same times, scaled while decoding, rotation applied), but the file is opened once and read
+    forward (PyAV's InOrderReader): for the hundreds of scenes of a long video, a call per scene would open the
+    file and seek back to a keyframe each time. Only the frames asked for and the decoder's few reference pictures
+    are held, never the video. Segments must come in time order (ValueError otherwise); PyAV only (no decord).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, max_side_px: int | None = None) -> None:
+        info = inspect_video(path).info
+        self.duration_s = info.duration_s
+        self._rotation = info.rotation
+        shown_size = scaled_size(info.width, info.height, max_side_px)
+        stored_size = shown_size[::-1] if info.rotation in (90, 270) else shown_size
+        self._reader = InOrderReader(path, None if shown_size == (info.width, info.height) else stored_size)
+
+    def frames(self, start_s: float, end_s: float, num_frames: int) -> tuple[np.ndarray, list[float]]:
+        """``num_frames`` frames spread over [start_s, end_s] and their timestamps, as ``sample_frames`` picks
+        them. MediaError as ``sample_frames`` for a bad segment or a picture that cannot be decoded."""
+        start, end = resolve_segment(start_s, end_s, self.duration_s)
+        pictures = [self._reader.frame_at(time_s) for time_s in sample_times_s(start, end, num_frames)]
+        return _rotate(np.stack([p for p, _ in pictures]), self._rotation), [t for _, t in pictures]
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> "FrameStream":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 def scaled_size(width: int, height: int, max_side_px: int | None) -> tuple[int, int]:

@@ -91,13 +91,57 @@ def _decode_run(path, run: list[int], times_s, frames: list, timestamps: list, t
                 if should_stop is not None and should_stop():
                     raise DecodeStopped()
                 frame = reader.frame_at(times_s[index] + origin_s)
-                if stored_size is not None and (frame.width, frame.height) != stored_size:
-                    frame = frame.reformat(width=stored_size[0], height=stored_size[1], format="rgb24",
-                                           interpolation="AREA")
-                frames[index] = frame.to_ndarray(format="rgb24")  # [h, w, 3] uint8
+                frames[index] = _picture(frame, stored_size)
                 timestamps[index] = float(frame.pts * stream.time_base) - origin_s
         except av.error.FFmpegError as exc:
             raise MediaError(f"file is truncated or damaged: {name} ({exc})") from exc
+
+
+def _picture(frame: av.VideoFrame, stored_size: tuple[int, int] | None) -> np.ndarray:
+    """The frame as uint8 RGB [h, w, 3], scaled to ``stored_size`` (w, h) by FFmpeg as it is converted."""
+    if stored_size is not None and (frame.width, frame.height) != stored_size:
+        frame = frame.reformat(width=stored_size[0], height=stored_size[1], format="rgb24", interpolation="AREA")
+    return frame.to_ndarray(format="rgb24")
+
+
+class InOrderReader:
+    """Frames shown at non-decreasing times of one file, from one open container read front to back.
+
+    The forward reader below does the work: GOPs holding no target are skipped without being decoded, a target more
+    than ``_SEEK_GAP_S`` ahead seeks forward, and nothing is read twice. For many targets spread over a long video
+    (the index's keyframes), where a ``pyav_frames`` call per few targets would open the file and seek each time.
+    """
+
+    def __init__(self, path, stored_size: tuple[int, int] | None = None) -> None:
+        self._name = os.path.basename(os.fspath(path))
+        self._stored_size = stored_size
+        self._container = open_container(path)
+        try:
+            stream = video_stream(self._container, self._name)
+            stream.thread_type = "AUTO"
+            stream.thread_count = max(2, _usable_cores())
+            self._time_base = Fraction(stream.time_base)
+            self._reader = _ForwardReader(self._container, stream)
+            self._origin_s = time_origin_s(self._container)
+        except BaseException:
+            self._container.close()
+            raise
+        self._last_time_s = -math.inf
+
+    def frame_at(self, time_s: float) -> tuple[np.ndarray, float]:
+        """(uint8 RGB [h, w, 3] as stored, its presentation time in s) of the frame shown at ``time_s`` (file
+        timeline); ``time_s`` must not be before the previous call's."""
+        if time_s < self._last_time_s - TIME_EPSILON_S:
+            raise ValueError(f"frames are read in time order: {time_s:.3f} s comes after {self._last_time_s:.3f} s")
+        self._last_time_s = time_s
+        try:
+            frame = self._reader.frame_at(time_s + self._origin_s)
+            return _picture(frame, self._stored_size), float(frame.pts * self._time_base) - self._origin_s
+        except av.error.FFmpegError as exc:
+            raise MediaError(f"file is truncated or damaged: {self._name} ({exc})") from exc
+
+    def close(self) -> None:
+        self._container.close()
 
 
 class _ForwardReader:

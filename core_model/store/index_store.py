@@ -128,7 +128,7 @@ class IndexStore(Database):
             _write_part(db, fingerprint, "captions", "done" if done else "partial", model_id, "", until_s, "")
 
     def replace_chapters(self, fingerprint: str, chapters: Sequence[Chapter], *, model_id: str = "") -> None:
-        """Chapters are built in one go: the new list replaces the old one and the part is done."""
+        """The new list replaces the old one, titled, and the part is done."""
         end_s = max((c.end_s for c in chapters), default=0.0)
         with self._transaction() as db:
             db.execute("DELETE FROM chapters WHERE fingerprint = ?", (fingerprint,))
@@ -137,6 +137,36 @@ class IndexStore(Database):
                 [(fingerprint, float(c.start_s), float(c.end_s), c.title, c.summary) for c in chapters],
             )
             _write_part(db, fingerprint, "chapters", "done", model_id, "", end_s, "")
+
+    def plan_chapters(self, fingerprint: str, spans: Sequence[tuple[float, float]], *, model_id: str) -> None:
+        """Save the grouping (start_s, end_s) of the chapters, none titled yet, replacing any earlier chapters: the
+        part is then partial (done at once when there are no spans), to be completed by ``add_chapter_title``."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM chapters WHERE fingerprint = ?", (fingerprint,))
+            db.executemany(
+                "INSERT INTO chapters (fingerprint, start_s, end_s, titled) VALUES (?, ?, ?, 0)",
+                [(fingerprint, round(float(a), 3), round(float(b), 3)) for a, b in spans],
+            )
+            _write_part(db, fingerprint, "chapters", "partial" if spans else "done", model_id, "", 0.0, "")
+
+    def chapter_spans(self, fingerprint: str) -> list[tuple[float, float, bool]]:
+        """(start_s, end_s, titled) of every chapter saved, titled or not, in time order."""
+        rows = self._query_all(
+            "SELECT start_s, end_s, titled FROM chapters WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        return [(float(r["start_s"]), float(r["end_s"]), bool(r["titled"])) for r in rows]
+
+    def add_chapter_title(self, fingerprint: str, chapter: Chapter, *, done: bool, model_id: str) -> None:
+        """Title the planned chapter starting at ``chapter.start_s``, committed with how far the part got (the
+        chapter's end; ``done``: every chapter is titled). StoreError when no such chapter was planned."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE chapters SET title = ?, summary = ?, titled = 1"
+                " WHERE fingerprint = ? AND abs(start_s - ?) < 1e-6",
+                (chapter.title, chapter.summary, fingerprint, float(chapter.start_s)),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"no planned chapter starts at {chapter.start_s:.3f} s")
+            _write_part(db, fingerprint, "chapters", "done" if done else "partial", model_id, "", chapter.end_s, "")
 
     def add_keyframe_vectors(self, fingerprint: str, times_s: Sequence[float], vectors, *, until_s: float,
                              done: bool, model_id: str, source: str = "") -> None:
@@ -223,7 +253,11 @@ class IndexStore(Database):
         return [Caption(r["start_s"], r["end_s"], r["text"], r["model_id"]) for r in rows]
 
     def chapters(self, fingerprint: str) -> list[Chapter]:
+        """The video's chapters once every one is titled; [] while some still wait for their title (a summary or a
+        timeline drawn from the first few would leave out the rest of the video)."""
         rows = self._query_all("SELECT * FROM chapters WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
+        if any(not r["titled"] for r in rows):
+            return []
         return [Chapter(r["start_s"], r["end_s"], r["title"], r["summary"]) for r in rows]
 
     def search_text(self, fingerprint: str, query: str, limit: int = 10, *, prefix: bool = False) -> list[TextHit]:

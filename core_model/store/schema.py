@@ -15,6 +15,9 @@ Tables (times are ISO 8601 UTC text, e.g. "2026-11-26T12:34:56.789012+00:00"; du
     (v3) a video's index: index_parts, transcript_cues, scenes, captions, chapters, index_text (FTS5)
     (v4) keyframe_vectors: what each keyframe embedding is (a video's fingerprint, a time, the model); the vectors
          themselves are in core_model.index.vectors' tables vectors_keyframes_<dim>_*, under the same ids
+    (v5) library_folders, library_files: the folders a person keeps videos in, and what was found there
+    (v6) chapters.titled: 0 for a chapter grouped but not titled yet (the grouping is saved before the model titles
+         each chapter, so a stopped or killed build titles only the rest); rows before v6 were all titled
 """
 
 from __future__ import annotations
@@ -176,8 +179,12 @@ CREATE INDEX library_files_fingerprint ON library_files(fingerprint);
 CREATE INDEX library_files_state ON library_files(state, id);
 """
 
+SCHEMA_V6_CHAPTER_TITLED = """
+ALTER TABLE chapters ADD COLUMN titled INTEGER NOT NULL DEFAULT 1 CHECK (titled IN (0, 1));
+"""
+
 MIGRATIONS: tuple[str, ...] = (
-    SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES, SCHEMA_V5_LIBRARY,
+    SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES, SCHEMA_V5_LIBRARY, SCHEMA_V6_CHAPTER_TITLED,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

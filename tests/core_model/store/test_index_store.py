@@ -68,6 +68,40 @@ def test_scenes_and_chapters_round_trip(index):
     assert index.part(FP, "chapters").done
 
 
+def test_chapters_are_planned_first_then_titled_one_by_one_and_shown_once_all_are(index):
+    index.plan_chapters(FP, [(0.0, 60.0), (60.0, 120.0), (120.0, 150.5)], model_id="gemma")
+    state = index.part(FP, "chapters")
+    assert (state.state, state.done_until_s, state.model_id) == ("partial", 0.0, "gemma")
+    assert index.chapter_spans(FP) == [(0.0, 60.0, False), (60.0, 120.0, False), (120.0, 150.5, False)]
+    index.add_chapter_title(FP, Chapter(0.0, 60.0, "Arrival", "They arrive."), done=False, model_id="gemma")
+    state = index.part(FP, "chapters")
+    assert (state.state, state.done_until_s) == ("partial", 60.0)
+    assert [titled for _, _, titled in index.chapter_spans(FP)] == [True, False, False]
+    assert index.chapters(FP) == []  # a half-titled list is never shown: it would leave out the rest of the video
+    index.add_chapter_title(FP, Chapter(60.0, 120.0, "Toast"), done=False, model_id="gemma")
+    index.add_chapter_title(FP, Chapter(120.0, 150.5, "Cake", "A cake."), done=True, model_id="gemma")
+    assert index.part(FP, "chapters").done and index.part(FP, "chapters").done_until_s == 150.5
+    assert index.chapters(FP) == [Chapter(0.0, 60.0, "Arrival", "They arrive."), Chapter(60.0, 120.0, "Toast", ""),
+                                  Chapter(120.0, 150.5, "Cake", "A cake.")]
+    with pytest.raises(StoreError, match="no planned chapter starts at 30.000 s"):
+        index.add_chapter_title(FP, Chapter(30.0, 60.0, "Nowhere"), done=False, model_id="gemma")
+    index.plan_chapters(FP, [], model_id="gemma")  # nothing to title (an empty video): done at once
+    assert index.part(FP, "chapters").done and index.chapter_spans(FP) == []
+
+
+def test_a_version_5_database_keeps_its_chapters_titled(tmp_path):
+    path = tmp_path / "vidi.sqlite3"
+    with sqlite3.connect(path) as raw:
+        for script in MIGRATIONS[:5]:
+            raw.executescript(script)
+        raw.execute("PRAGMA user_version = 5")
+        raw.execute("INSERT INTO chapters (fingerprint, start_s, end_s, title, summary) VALUES (?, 0, 90, 'Old', '')",
+                    (FP,))
+    with IndexStore(path) as index:
+        assert index.chapters(FP) == [Chapter(0.0, 90.0, "Old", "")]
+        assert index.chapter_spans(FP) == [(0.0, 90.0, True)]
+
+
 def test_unknown_parts_states_and_sources_are_one_line_errors(index):
     with pytest.raises(StoreError, match="unknown index part"):
         index.part(FP, "subtitles")
@@ -88,7 +122,7 @@ def test_a_version_2_database_gains_the_index_and_keeps_its_chats(tmp_path):
         index.add_cues(FP, [Cue(0.0, 1.0, "hi")], until_s=1.0, done=True, source="sidecar")
     with ConversationStore(path) as store:
         assert store.get_chat(1).title == "kept"
-        assert store._query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 5
+        assert store._query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 6
 
 
 def test_a_damaged_database_is_one_store_error(tmp_path):
