@@ -6,10 +6,12 @@
     image_moments(store, fingerprint, "a red car in the snow", duration_s=600.0)   # [Moment(...), ...] best first
 
 Keyframes are the scenes' own (core_model.index.scenes.keyframe_times: the middle of a scene, more for long ones),
-decoded small (KEYFRAME_SIDE_PX: SigLIP sees 224 px anyway) and embedded ``BATCH_KEYFRAMES`` at a time; each batch is
-committed with how far it got, so a stopped or killed build resumes at the next scene. A question's words are
-embedded by the same model (the one recorded with the part) and the video's nearest keyframes become moments: a few
-seconds around each, merged when close, ranked by similarity, to be fused by rank with the text search's moments.
+their pictures taken small during the scene pass and stored with the scenes (KEYFRAME_SIDE_PX: SigLIP sees 224 px
+anyway; core_model.index.keyframe_pictures); the video is decoded again only for an index built before that. They
+are embedded ``BATCH_KEYFRAMES`` at a time; each batch is committed with how far it got, so a stopped or killed
+build resumes at the next scene. A question's words are embedded by the same model (the one recorded with the part)
+and the video's nearest keyframes become moments: a few seconds around each, merged when close, ranked by
+similarity, to be fused by rank with the text search's moments.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import numpy as np
 
 from core_model.errors import ModelsError
 from core_model.index.embeddings import TextEmbedding
+from core_model.index.keyframe_pictures import KEYFRAME_SIDE_PX, decode_jpeg
 from core_model.index.retrieval import Moment
 from core_model.store.index_records import Scene
 from core_model.timefmt import format_clock_s
 
-KEYFRAME_SIDE_PX = 256
 BATCH_KEYFRAMES = 32
 """Keyframes embedded (and committed) together: one SigLIP batch."""
 IMAGE_PAD_S = 5.0
@@ -54,12 +56,17 @@ def find_embedding_model(spec: str | None = None, manager=None) -> EmbeddingMode
 
 def embed_keyframes(video: str | Path, scenes: Sequence[Scene], embedder, duration_s: float,
                     should_stop: Callable[[], bool] = lambda: False,
-                    batch_keyframes: int | None = None) -> Iterator[tuple[float, list[float], np.ndarray]]:
+                    batch_keyframes: int | None = None,
+                    pictures_of: Callable[[Scene], list[np.ndarray] | None] | None = None,
+                    ) -> Iterator[tuple[float, list[float], np.ndarray]]:
     """(until_s, keyframe times, vectors [N, D]) per batch of whole scenes, in time order. Stops between scenes
-    once ``should_stop()`` is true (the open batch is dropped: it is decoded again on resuming).
+    once ``should_stop()`` is true (the open batch is dropped: it is embedded again on resuming).
 
-    The video is read once, front to back (core_model.media.FrameStream: one open file, GOPs without a keyframe
-    skipped undecoded), rather than opened and sought for each scene; only the open batch's small frames are held.
+    ``pictures_of(scene)``: the scene's keyframe pictures taken during the scene pass (``stored_pictures``), one
+    per keyframe time, or None when it has none (an index built before they were stored). Only the scenes without
+    them are decoded: the video is then read once, front to back (core_model.media.FrameStream: one open file, GOPs
+    without a keyframe skipped undecoded), opened only if some scene needs it; only the open batch's small frames
+    are held.
     """
     from core_model.media import FrameStream
 
@@ -74,7 +81,11 @@ def embed_keyframes(video: str | Path, scenes: Sequence[Scene], embedder, durati
                 return
             end_s = min(scene.end_s, duration_s) if duration_s > 0 else scene.end_s
             count = max(1, len(scene.keyframes_s))
-            if end_s > scene.start_s:
+            stored = pictures_of(scene) if pictures_of is not None and scene.keyframes_s else None
+            if stored is not None:
+                frames.extend(stored)
+                times_s.extend(scene.keyframes_s)
+            elif end_s > scene.start_s:
                 if stream is None:
                     stream = FrameStream(video, max_side_px=KEYFRAME_SIDE_PX)
                 # the scene's keyframes are the centres of equal parts of it: what FrameStream.frames takes
@@ -90,6 +101,22 @@ def embed_keyframes(video: str | Path, scenes: Sequence[Scene], embedder, durati
             stream.close()
     if frames or until_s:
         yield until_s, times_s, embedder.embed_images(frames) if frames else np.zeros((0, 1), np.float32)
+
+
+def stored_pictures(store, fingerprint: str) -> Callable[[Scene], list[np.ndarray] | None]:
+    """``pictures_of`` for ``embed_keyframes``: a scene's keyframe pictures from the index (IndexStore), decoded
+    from JPEG; None unless every keyframe time of the scene has a readable one (the video is decoded instead)."""
+
+    def pictures_of(scene: Scene) -> list[np.ndarray] | None:
+        found = {round(p.time_s, 3): p.jpeg
+                 for p in store.keyframe_pictures(fingerprint, scene.start_s, scene.end_s)}
+        jpegs = [found.get(round(t, 3)) for t in scene.keyframes_s]
+        if not jpegs or any(j is None for j in jpegs):
+            return None
+        pictures = [decode_jpeg(j) for j in jpegs]
+        return None if any(p is None for p in pictures) else pictures
+
+    return pictures_of
 
 
 _LOADED: dict[str, object] = {}

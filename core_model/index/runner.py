@@ -30,7 +30,7 @@ from core_model.index.captions import caption_video, caption_windows
 from core_model.index.chapters import group_scenes, title_chapter
 from core_model.index.keyframes import find_embedding_model
 from core_model.index.progress import PartClock, ProgressCallback
-from core_model.index.scenes import SceneSettings, detect_scenes
+from core_model.index.scenes import SceneSettings, scan_scenes
 from core_model.index.speech_model import find_speech_model, speech_pull_hint
 from core_model.index.transcript import find_sidecar, find_transcript
 from core_model.media import probe
@@ -236,10 +236,11 @@ def _build_scenes(build: _Build) -> str:
         store.reset_part(fingerprint, "scenes")
     clock = _clock(build, "scenes", start_s)
     end_s = start_s
-    for scene in detect_scenes(build.video, start_s, build.scene_settings, build.should_stop,
-                               on_position=clock.report):
-        store.add_scenes(fingerprint, [scene], until_s=scene.end_s, done=False)
-        end_s = scene.end_s
+    for found in scan_scenes(build.video, start_s, build.scene_settings, build.should_stop,
+                             on_position=clock.report):
+        # the keyframes' pictures with their scene, in one commit: the embeddings part reads them, not the video
+        store.add_scenes(fingerprint, [found.scene], until_s=found.scene.end_s, done=False, pictures=found.pictures)
+        end_s = found.scene.end_s
     if build.should_stop():
         return "stopped"
     store.set_part(fingerprint, "scenes", "done", done_until_s=max(end_s, start_s))
@@ -349,8 +350,9 @@ def _build_embeddings(build: _Build) -> str:
         return user_message(exc)
     scenes = [s for s in store.scenes(fingerprint) if s.start_s >= start_s - 1e-3]
     try:
+        stored = keyframes.stored_pictures(store, fingerprint)
         for until_s, times_s, vectors in keyframes.embed_keyframes(build.video, scenes, embedder, build.duration_s,
-                                                                   build.should_stop):
+                                                                   build.should_stop, pictures_of=stored):
             done = bool(scenes) and until_s >= scenes[-1].end_s
             store.add_keyframe_vectors(fingerprint, times_s, vectors, until_s=until_s, done=done,
                                        model_id=model.model_id, source=str(model.folder))

@@ -11,7 +11,10 @@ frames is at least ``threshold`` (its default, 27 on a 0-255 scale), provided th
 
 Cost: every frame must be decoded (inter-coded video), but only ``sample_fps`` frames a second are converted, to
 ``width_px`` wide (FFmpeg's swscale), and compared; non-reference frames (most B-frames) are skipped by the decoder
-itself, and the decoder uses every core. Nothing is kept but the previous small frame: memory stays flat.
+itself, and the decoder uses every core. Nothing is kept but the previous small frame and, for ``scan_scenes``, a
+bounded set of candidate keyframe pictures of the open scene (core_model.index.keyframe_pictures): memory stays
+flat. ``scan_scenes`` yields each scene with its keyframes' pictures, so the embeddings part reads those instead of
+decoding the video a second time.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import av
 import cv2
 import numpy as np
 
+from core_model.index.keyframe_pictures import CANDIDATE_CAP, KEYFRAME_SIDE_PX, CandidateBuffer
 from core_model.media.container import open_container, time_origin_s
 from core_model.media.errors import MediaError
-from core_model.store.index_records import Scene
+from core_model.media.frames import scaled_size
+from core_model.media.probe import normalise_rotation
+from core_model.store.index_records import KeyframePicture, Scene
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,32 @@ def detect_scenes(
     true, decoding stops and the open scene is not yielded (it is found again when detection resumes at the last
     yielded scene's end). MediaError for files without a video stream or that cannot be decoded.
     """
+    for found in scan_scenes(video, start_s, settings, should_stop, on_position, picture_side_px=None):
+        yield found.scene
+
+
+@dataclass(frozen=True)
+class FoundScene:
+    """A scene and the pictures of its keyframes (one per time of ``scene.keyframes_s``; none when not asked)."""
+
+    scene: Scene
+    pictures: tuple[KeyframePicture, ...] = ()
+
+
+def scan_scenes(
+    video: str | os.PathLike,
+    start_s: float = 0.0,
+    settings: SceneSettings = SceneSettings(),
+    should_stop: Callable[[], bool] = lambda: False,
+    on_position: Callable[[float], None] | None = None,
+    *,
+    picture_side_px: int | None = KEYFRAME_SIDE_PX,
+    candidate_cap: int = CANDIDATE_CAP,
+) -> Iterator[FoundScene]:
+    """``detect_scenes``, each scene with its keyframes' pictures taken from the frames sampled for the comparison
+    (``picture_side_px`` on the long side, as displayed; None: no pictures). The sampled frames of the open scene
+    are also scaled to that size, at most ``candidate_cap`` of them held (core_model.index.keyframe_pictures), and
+    each keyframe gets the nearest one once the scene closes: the video is decoded once for both."""
     with open_container(video) as container:
         if not container.streams.video:
             raise MediaError(f"no video stream in {os.path.basename(os.fspath(video))}")
@@ -83,16 +115,30 @@ def detect_scenes(
         origin_s = time_origin_s(container)
         if start_s > 0:
             container.seek(int((start_s + origin_s) / stream.time_base), stream=stream, backward=True)
-        yield from _scan(container, stream, origin_s, float(start_s), settings, should_stop, on_position)
+        candidates = CandidateBuffer(candidate_cap) if picture_side_px else None
+        yield from _scan(container, stream, origin_s, float(start_s), settings, should_stop, on_position,
+                         candidates, picture_side_px)
 
 
-def _scan(container, stream, origin_s, start_s, settings, should_stop, on_position) -> Iterator[Scene]:
+def _scan(container, stream, origin_s, start_s, settings, should_stop, on_position, candidates,
+          picture_side_px) -> Iterator[FoundScene]:
     sample_gap_s = 1.0 / settings.sample_fps
     scene_start_s = start_s
     next_sample_s = start_s
     previous_hsv = None
     last_time_s = start_s
+    rotation = None
     frame_duration_s = 1.0 / float(stream.average_rate) if stream.average_rate else 0.0
+
+    def closed(end_s: float) -> FoundScene:
+        scene = Scene(round(scene_start_s, 3), round(end_s, 3),
+                      keyframe_times(scene_start_s, end_s, settings.keyframe_every_s))
+        if candidates is None:
+            return FoundScene(scene)
+        pictures = candidates.pictures(scene.keyframes_s, rotation or 0)
+        candidates.clear()
+        return FoundScene(scene, tuple(pictures))
+
     try:
         for frame in container.decode(stream):
             if frame.time is None:
@@ -108,20 +154,22 @@ def _scan(container, stream, origin_s, start_s, settings, should_stop, on_positi
                 return
             if on_position is not None:
                 on_position(time_s)
+            if rotation is None:
+                rotation = normalise_rotation(getattr(frame, "rotation", 0))
             hsv = _small_hsv(frame, settings.width_px)
             if previous_hsv is not None and hsv.shape == previous_hsv.shape:
                 if (content_change(previous_hsv, hsv) >= settings.threshold
                         and time_s - scene_start_s >= settings.min_scene_s):
-                    yield Scene(round(scene_start_s, 3), round(time_s, 3),
-                                keyframe_times(scene_start_s, time_s, settings.keyframe_every_s))
+                    yield closed(time_s)
                     scene_start_s = time_s
             previous_hsv = hsv
+            if candidates is not None:  # after the cut: this frame is the new scene's first
+                candidates.offer(time_s, lambda: _small_rgb(frame, picture_side_px))
     except av.error.FFmpegError as exc:
         raise MediaError(f"cannot decode {os.path.basename(container.name)}: {exc}") from exc
     end_s = last_time_s + frame_duration_s
     if end_s > scene_start_s:
-        yield Scene(round(scene_start_s, 3), round(end_s, 3),
-                    keyframe_times(scene_start_s, end_s, settings.keyframe_every_s))
+        yield closed(end_s)
 
 
 def _small_hsv(frame: av.VideoFrame, width_px: int) -> np.ndarray:
@@ -129,3 +177,10 @@ def _small_hsv(frame: av.VideoFrame, width_px: int) -> np.ndarray:
     height_px = max(2, round(frame.height * width_px / frame.width / 2) * 2)
     rgb = frame.to_ndarray(width=width_px, height=height_px, format="rgb24", interpolation="FAST_BILINEAR")
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+
+
+def _small_rgb(frame: av.VideoFrame, side_px: int) -> np.ndarray:
+    """The frame as stored, ``side_px`` on its long side (even sides), as uint8 RGB: scaled as FrameStream scales
+    the keyframes (FFmpeg's swscale, area averaging), so the embeddings see the same pictures either way."""
+    width_px, height_px = scaled_size(frame.width, frame.height, side_px)
+    return frame.to_ndarray(width=width_px, height=height_px, format="rgb24", interpolation="AREA")

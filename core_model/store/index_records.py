@@ -53,6 +53,17 @@ class Scene:
 
 
 @dataclass(frozen=True)
+class KeyframePicture:
+    """A keyframe's picture, taken while the scenes were found: ``time_s`` is the keyframe's time (the one in its
+    Scene), ``shown_s`` the time the picture was shown (the nearest sample kept: core_model.index.keyframe_pictures),
+    ``jpeg`` the picture at KEYFRAME_SIDE_PX on its long side, as displayed."""
+
+    time_s: float
+    shown_s: float
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
 class Caption:
     start_s: float
     end_s: float

@@ -28,6 +28,7 @@ from core_model.store.index_records import (
     Caption,
     Chapter,
     Cue,
+    KeyframePicture,
     PartState,
     Scene,
     TextHit,
@@ -78,6 +79,8 @@ class IndexStore(Database):
         with self._transaction() as db:
             if part == "embeddings":
                 self._remove_keyframe_vectors(db, fingerprint)
+            if part == "scenes":
+                db.execute("DELETE FROM keyframe_pictures WHERE fingerprint = ?", (fingerprint,))
             table = _ROWS_OF_PART.get(part)
             if table is not None:
                 db.execute(f"DELETE FROM {table} WHERE fingerprint = ?", (fingerprint,))
@@ -106,12 +109,18 @@ class IndexStore(Database):
             _write_part(db, fingerprint, "transcript", "done" if done else "partial", model_id, source, until_s, "")
 
     def add_scenes(self, fingerprint: str, scenes: Iterable[Scene], *, until_s: float, done: bool,
-                   model_id: str = "") -> None:
+                   model_id: str = "", pictures: Iterable[KeyframePicture] = ()) -> None:
+        """Append scenes and their keyframes' ``pictures``, in one transaction with how far the part got."""
         with self._transaction() as db:
             db.executemany(
                 "INSERT INTO scenes (fingerprint, start_s, end_s, keyframes_json) VALUES (?, ?, ?, ?)",
                 [(fingerprint, float(s.start_s), float(s.end_s), json.dumps([round(t, 3) for t in s.keyframes_s]))
                  for s in scenes],
+            )
+            db.executemany(  # REPLACE: a scene found again after a kill brings the same keyframe times
+                "INSERT OR REPLACE INTO keyframe_pictures (fingerprint, time_s, shown_s, jpeg) VALUES (?, ?, ?, ?)",
+                [(fingerprint, round(float(p.time_s), 3), float(p.shown_s), sqlite3.Binary(p.jpeg))
+                 for p in pictures],
             )
             _write_part(db, fingerprint, "scenes", "done" if done else "partial", model_id, "", until_s, "")
 
@@ -247,6 +256,13 @@ class IndexStore(Database):
     def scenes(self, fingerprint: str) -> list[Scene]:
         rows = self._query_all("SELECT * FROM scenes WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))
         return [Scene(r["start_s"], r["end_s"], tuple(json.loads(r["keyframes_json"]))) for r in rows]
+
+    def keyframe_pictures(self, fingerprint: str, start_s: float, end_s: float) -> list[KeyframePicture]:
+        """The stored keyframe pictures whose keyframe time is within [start_s, end_s], in time order."""
+        rows = self._query_all("SELECT time_s, shown_s, jpeg FROM keyframe_pictures WHERE fingerprint = ?"
+                               " AND time_s BETWEEN ? AND ? ORDER BY time_s",
+                               (fingerprint, float(start_s) - 1e-3, float(end_s) + 1e-3))
+        return [KeyframePicture(float(r["time_s"]), float(r["shown_s"]), bytes(r["jpeg"])) for r in rows]
 
     def captions(self, fingerprint: str) -> list[Caption]:
         rows = self._query_all("SELECT * FROM captions WHERE fingerprint = ? ORDER BY start_s, id", (fingerprint,))

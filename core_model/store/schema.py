@@ -18,6 +18,9 @@ Tables (times are ISO 8601 UTC text, e.g. "2026-11-26T12:34:56.789012+00:00"; du
     (v5) library_folders, library_files: the folders a person keeps videos in, and what was found there
     (v6) chapters.titled: 0 for a chapter grouped but not titled yet (the grouping is saved before the model titles
          each chapter, so a stopped or killed build titles only the rest); rows before v6 were all titled
+    (v7) keyframe_pictures: the scenes' keyframe pictures (JPEG, taken during the scene pass, written with their
+         scene), keyed by (fingerprint, time_s: the keyframe's time in its scene); shown_s: when the picture was
+         shown. Indexes built before v7 have none: the embeddings part then decodes the video
 """
 
 from __future__ import annotations
@@ -183,8 +186,19 @@ SCHEMA_V6_CHAPTER_TITLED = """
 ALTER TABLE chapters ADD COLUMN titled INTEGER NOT NULL DEFAULT 1 CHECK (titled IN (0, 1));
 """
 
+SCHEMA_V7_KEYFRAME_PICTURES = """
+CREATE TABLE keyframe_pictures (
+    fingerprint  TEXT NOT NULL,
+    time_s       REAL NOT NULL,
+    shown_s      REAL NOT NULL,
+    jpeg         BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, time_s)
+);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     SCHEMA_V1, SCHEMA_V2_OWNER, SCHEMA_V3_INDEX, SCHEMA_V4_KEYFRAMES, SCHEMA_V5_LIBRARY, SCHEMA_V6_CHAPTER_TITLED,
+    SCHEMA_V7_KEYFRAME_PICTURES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

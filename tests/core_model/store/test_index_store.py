@@ -122,7 +122,7 @@ def test_a_version_2_database_gains_the_index_and_keeps_its_chats(tmp_path):
         index.add_cues(FP, [Cue(0.0, 1.0, "hi")], until_s=1.0, done=True, source="sidecar")
     with ConversationStore(path) as store:
         assert store.get_chat(1).title == "kept"
-        assert store._query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 6
+        assert store._query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 7
 
 
 def test_a_damaged_database_is_one_store_error(tmp_path):
