@@ -11,10 +11,11 @@ import pytest
 
 import core_model.media
 from core_model.index import keyframes
+from core_model.index import keyframe_pictures
 from core_model.index.keyframe_pictures import CandidateBuffer, decode_jpeg
 from core_model.index.runner import build_index
 from core_model.index.scenes import detect_scenes, scan_scenes
-from core_model.media import sample_frames
+from core_model.media import FrameStream, sample_frames
 from core_model.models.manager import ModelManager
 from core_model.store.fingerprint import fingerprint_file
 from core_model.store.index_records import Scene
@@ -130,6 +131,27 @@ def test_a_capped_buffer_still_gives_each_long_scene_its_own_pictures(long_scene
             assert item.scene.start_s <= picture.shown_s < item.scene.end_s
             assert abs(picture.shown_s - picture.time_s) <= 10 / 4 + 0.25
             _assert_is_the_frame_shown_at(long_scene_video, picture)
+
+
+def test_a_picture_is_exactly_the_frame_the_embeddings_part_would_decode(coloured_scenes, video_rotated,
+                                                                        monkeypatch):
+    before_jpeg = {}  # JPEG bytes -> the picture they were encoded from
+    real_encode = keyframe_pictures.encode_jpeg
+
+    def encode_and_keep(rgb):
+        jpeg = real_encode(rgb)
+        before_jpeg[jpeg] = rgb.copy()
+        return jpeg
+
+    monkeypatch.setattr(keyframe_pictures, "encode_jpeg", encode_and_keep)
+    for video in (coloured_scenes, video_rotated):
+        for item in scan_scenes(video):
+            for picture in item.pictures:
+                with FrameStream(video, max_side_px=keyframe_pictures.KEYFRAME_SIDE_PX) as stream:
+                    expected, shown_s = stream.frames(picture.shown_s, picture.shown_s + 0.001, 1)
+                assert shown_s == pytest.approx([picture.shown_s], abs=1e-3)
+                assert np.array_equal(before_jpeg[picture.jpeg], expected[0])  # same pixels, rotation applied
+    assert any(rgb.shape[0] > rgb.shape[1] for rgb in before_jpeg.values())  # the rotated one came out portrait
 
 
 def _two_second_keyframes():

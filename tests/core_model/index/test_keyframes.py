@@ -47,7 +47,9 @@ def test_keyframes_are_embedded_into_the_same_database_and_found_by_their_pictur
     with sqlite3.connect(tmp_path / "vidi.sqlite3") as raw:  # the vectors live in Vidi's own database file
         assert raw.execute("SELECT count(*) FROM vectors_keyframes_32_items").fetchone()[0] == 7
     time_s = index.keyframe_times(report.fingerprint)[4]
-    frame, _ = sample_frames(long_scene_video, time_s - 0.05, time_s + 0.05, 1, max_side_px=256)
+    # the frame the scene pass took for this keyframe (the 4-fps sample nearest its time), fresh from the video
+    (picture,) = index.keyframe_pictures(report.fingerprint, time_s, time_s)
+    frame, _ = sample_frames(long_scene_video, picture.shown_s - 0.05, picture.shown_s + 0.05, 1, max_side_px=256)
     query = SiglipEmbedder(tiny_siglip_dir).embed_images(frame)[0]
     hits = index.search_keyframes(report.fingerprint, query, model_id=state.model_id)
     assert hits[0][0] == time_s and hits[0][1] > 0.95 > hits[1][1]
