@@ -17,7 +17,8 @@ within half a sample gap (0.125 s) of its keyframe time; a longer scene of L sec
 about L / (cap / 2) apart, so a picture is within about L / cap seconds of its time (a 2-minute shot: ~2 s). The
 keyframe times stored stay the exact centres; each picture records the time it was shown (``shown_s``).
 
-Pictures are stored as JPEG (quality ``JPEG_QUALITY``) at KEYFRAME_SIDE_PX on the long side: about 10-15 kB each.
+Pictures are stored as JPEG at KEYFRAME_SIDE_PX on the long side, quality ``JPEG_QUALITY`` (a busy picture over
+BUSY_PICTURE_BYTES: BUSY_JPEG_QUALITY): 5 kB for the bench's test pattern, at most about 13 kB for a detailed photo.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ KEYFRAME_SIDE_PX = 256
 CANDIDATE_CAP = 64
 """Candidate pictures held for the open scene, at most."""
 JPEG_QUALITY = 85
+BUSY_PICTURE_BYTES = 12_000
+"""A picture larger than this at JPEG_QUALITY (a busy one: foliage, a crowd) is encoded again at BUSY_JPEG_QUALITY,
+so fast-cut videos of busy pictures stay within the index's budget (about 20 MB per indexed hour in all)."""
+BUSY_JPEG_QUALITY = 70
 
 
 @dataclass
@@ -99,10 +104,15 @@ class CandidateBuffer:
         return found
 
 
-def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
-    """uint8 RGB [H, W, 3] -> JPEG bytes."""
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR),
-                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+def encode_jpeg(rgb: np.ndarray) -> bytes:
+    """uint8 RGB [H, W, 3] -> JPEG bytes at JPEG_QUALITY, or BUSY_JPEG_QUALITY when that is over BUSY_PICTURE_BYTES."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    data = _jpeg(bgr, JPEG_QUALITY)
+    return data if len(data) <= BUSY_PICTURE_BYTES else _jpeg(bgr, BUSY_JPEG_QUALITY)
+
+
+def _jpeg(bgr: np.ndarray, quality: int) -> bytes:
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError("a keyframe picture could not be encoded as JPEG")
     return data.tobytes()

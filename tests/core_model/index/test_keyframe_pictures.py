@@ -6,6 +6,7 @@ built before they were stored (a v6 database migrates)."""
 import signal
 import sqlite3
 
+import cv2
 import numpy as np
 import pytest
 
@@ -88,6 +89,17 @@ def test_a_short_scene_keeps_every_sample_and_picks_the_nearest():
     assert middle.shape == (4, 6, 3) and abs(int(middle.mean()) - 100) <= 2
     turned = decode_jpeg(buffer.pictures([2.4], rotation=90)[0].jpeg)
     assert turned.shape == (6, 4, 3)  # as displayed
+
+
+def test_a_busy_picture_is_encoded_at_the_lower_quality_to_keep_the_index_small():
+    noise = np.random.default_rng(0).integers(0, 256, (144, 256, 3), dtype=np.uint8)
+    flat = np.full((144, 256, 3), 120, np.uint8)
+    assert len(keyframe_pictures.encode_jpeg(flat)) < keyframe_pictures.BUSY_PICTURE_BYTES
+    busy = keyframe_pictures.encode_jpeg(noise)
+    at_full_quality = cv2.imencode(".jpg", noise, [cv2.IMWRITE_JPEG_QUALITY, keyframe_pictures.JPEG_QUALITY])[1]
+    assert len(at_full_quality) > keyframe_pictures.BUSY_PICTURE_BYTES and len(busy) < 0.8 * len(at_full_quality)
+    assert decode_jpeg(busy).shape == (144, 256, 3)
+    assert decode_jpeg(b"not a picture") is None
 
 
 # ----------------------------------------------------------------------------------------------------------------
