@@ -42,6 +42,16 @@ def open_store(folder: Path, report=None):
         return None
 
 
+def open_store_and_video(window, video: str | None) -> None:
+    """Once the window is on screen: open the chats' store (a problem is said in the chat, and again in each
+    video's chat) and the video given on the command line."""
+    problems: list[str] = []
+    store = open_store(window.data_folder, problems.append)
+    window.attach_store(store, problems[0] if problems else "")
+    if video:
+        window.open_video(video)
+
+
 def create_main_window(settings, backend_factory=None, recorder=None, store="open", data_folder: Path | None = None):
     """Build the window and everything it needs. Tests pass a fake ``backend_factory`` and ``recorder``."""
     from core_model import __version__
@@ -106,13 +116,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
     from PySide6.QtCore import QTimer
 
-    def after_first_paint() -> None:
-        report = lambda message: window.controller.notice.emit(message, True)  # noqa: E731
-        window.attach_store(open_store(window.data_folder, report))
-        if args.video:
-            window.open_video(args.video)
-
-    QTimer.singleShot(0, after_first_paint)
+    QTimer.singleShot(0, lambda: open_store_and_video(window, args.video))
     code = app.exec()
     clean = window.shutdown()
     store = getattr(window, "store", None)

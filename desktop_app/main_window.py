@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.data_folder = data_folder
         self.version = version
         self.store = None
+        self._store_problem = ""  # why chats are not kept (attach_store), shown again in each video's chat
         self._pending_open: str | None = None
         self._closed = False
         self.setWindowTitle("Vidi")
@@ -195,9 +196,14 @@ class MainWindow(QMainWindow):
         self.thumbnails.strip_ready.connect(self.video.set_thumbnails)
         self.thumbnails.frames_ready.connect(c.set_frames)
 
-    def attach_store(self, store) -> None:
-        """Give the chats' store (None: chats are not kept) to the window and its controller."""
+    def attach_store(self, store, problem: str = "") -> None:
+        """Give the chats' store (None: chats are not kept) to the window and its controller. ``problem``: why
+        there is none (a damaged database...), shown in the chat now and again in each video's chat, which opening
+        a video clears (the video given on the command line opens right after and wiped it)."""
         self.store = self.controller.store = store
+        self._store_problem = problem if store is None else ""
+        if self._store_problem:
+            self.chat.show_notice(self._store_problem)
 
     # ---- settings -----------------------------------------------------------------------------------------
     def apply_settings(self) -> None:
@@ -308,6 +314,8 @@ class MainWindow(QMainWindow):
 
     def _on_history_loaded(self, exchanges: list) -> None:
         self.chat.clear_messages()
+        if self._store_problem:
+            self.chat.show_notice(self._store_problem)
         for exchange in exchanges:
             self.chat.add_exchange(exchange)
 
