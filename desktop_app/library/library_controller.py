@@ -30,6 +30,7 @@ RESCAN_DELAY_MS = 1500
 class LibraryController(QObject):
     folders_changed = Signal(list)  # [str] the folders' paths
     summary_changed = Signal(str)  # "12 videos: 10 indexed, 1 to index, 1 failed"
+    to_index_changed = Signal(int)  # how many library videos are still to index (not searched yet)
     results_changed = Signal(str, list)  # query, [LibraryMoment]
     progress_changed = Signal(str, int)  # text, overall percent (-1: unknown)
     running_changed = Signal(bool)
@@ -127,6 +128,7 @@ class LibraryController(QObject):
             self._watch(folders)
             self.folders_changed.emit(folders)
             counts = {state: sum(f.state == state for f in files) for state in ("indexed", "new", "failed")}
+            self.to_index_changed.emit(counts["new"])
             noun = "video" if len(files) == 1 else "videos"
             self.summary_changed.emit(f"{len(files)} {noun}: {counts['indexed']} indexed, {counts['new']} to index, "
                                       f"{counts['failed']} failed" if files else "No videos yet: add a folder.")

@@ -114,3 +114,24 @@ def test_the_queue_pauses_while_a_question_is_answered_and_goes_on_after(qtbot, 
     _wait_idle(qtbot, window)
     _wait_summary(qtbot, window.library_view, "2 videos: 2 indexed, 0 to index, 0 failed")
 
+
+
+def test_nothing_found_says_why_only_when_it_is_so(qtbot, make_window, folder):
+    # "Videos still to index are not searched yet" was said with every video indexed, and never named the filters
+    window = make_window()
+    view = window.library_view
+    assert choose_library_folder(window, window.library, folder=str(folder))
+    _wait_summary(qtbot, view, "3 videos: 0 indexed, 3 to index, 0 failed")
+    view.search_box.setText("penguins")
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    assert view.empty_label.text().startswith("Nothing found for “penguins”. 3 videos are still to index and not "
+                                              "searched yet.")
+    assert "filters" not in view.empty_label.text()
+
+    view.set_to_index_count(0)  # as the scan says once the queue has indexed them all
+    view.speech_filter.setCurrentIndex(view.speech_filter.findText("With speech"))
+    view.speech_filter.activated.emit(view.speech_filter.currentIndex())
+    assert view.empty_label.text().startswith("Nothing found for “penguins”. The filters leave some videos out.")
+    view.speech_filter.setCurrentIndex(0)
+    view.speech_filter.activated.emit(0)
+    assert view.empty_label.text().split("  ")[0] == "Nothing found for “penguins”."
