@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.version = version
         self.store = None
         self._store_problem = ""  # why chats are not kept (attach_store), shown again in each video's chat
+        self._notice_shown = ""  # the backend's notice last shown in the status bar ("Running on the CPU: ...")
         self._pending_open: str | None = None
         self._closed = False
         self.setWindowTitle("Vidi")
@@ -305,8 +306,10 @@ class MainWindow(QMainWindow):
         """The device and precision the model really runs with (its describe()), and its notice."""
         self.device_label.setText(device_text(info))
         self.device_label.setToolTip(info.notice if info is not None else "")
-        if info is not None and info.notice:
-            self.statusBar().showMessage(info.notice, 10000)
+        notice = info.notice if info is not None else ""
+        if notice and notice != self._notice_shown:  # once per model, not after every answer (the tooltip keeps it)
+            self.statusBar().showMessage(notice, 10000)
+        self._notice_shown = notice
 
     def _on_include_audio_toggled(self, checked: bool) -> None:
         self.controller.set_include_audio(checked)
