@@ -115,8 +115,11 @@ def test_a_long_video_without_an_index_is_offered_its_index_once(qtbot, make_win
     button = [b for b in window.chat.findChildren(QPushButton) if b.text() == "Index this video"][0]
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.index.is_running() and window.index.job.video == str(video)  # the user asked: it builds
+    assert not button.isEnabled() and button.text() == "Indexing…"  # it stayed "Index this video", clickable
     ask_and_wait(qtbot, window, "And then?")
     assert len([n for n in window.chat.notices() if "no index yet" in n]) == 1  # said once per video
+    qtbot.waitUntil(lambda: not window.index.is_running(), timeout=120000)
+    assert not button.isEnabled() and button.text() == "Indexed"
 
 
 def test_a_short_video_without_an_index_is_not_offered_one(qtbot, make_window, fake_factory, gui_video):
