@@ -6,6 +6,7 @@ Reports intents only (``add_folder_requested``, ``moment_activated(path, start_s
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -27,6 +28,11 @@ from desktop_app.timefmt import format_range_s
 
 MOMENT_ROLE = Qt.ItemDataRole.UserRole
 THUMB_SIZE = QSize(96, 54)
+DATE_CHOICES = (("Any date", None), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 12 months", 365))
+"""The date filter: the file changed within this many days (the CLI's --from)."""
+LENGTH_CHOICES = (("Any length", (None, None)), ("Under 1 minute", (None, 60.0)),
+                  ("1 to 10 minutes", (60.0, 600.0)), ("Over 10 minutes", (600.0, None)))
+"""The duration filter: (min, max) seconds (the CLI's --min-duration/--max-duration)."""
 
 
 def nothing_found_text(query: str, to_index_count: int, filters) -> str:
@@ -36,7 +42,8 @@ def nothing_found_text(query: str, to_index_count: int, filters) -> str:
     if to_index_count:
         reasons.append(f"{to_index_count} video{' is' if to_index_count == 1 else 's are'} still to index and not "
                        "searched yet.")
-    if filters.folder is not None or filters.has_speech is not None:
+    if any(value is not None for value in (filters.folder, filters.has_speech, filters.modified_from,
+                                           filters.min_duration_s, filters.max_duration_s)):
         reasons.append("The filters leave some videos out.")
     return " ".join(reasons)
 
@@ -77,6 +84,12 @@ class LibraryView(QWidget):
         self.speech_filter = QComboBox(self)
         for label, value in (("With or without speech", None), ("With speech", True), ("Without speech", False)):
             self.speech_filter.addItem(label, value)
+        self.date_filter = QComboBox(self)
+        for label, days in DATE_CHOICES:
+            self.date_filter.addItem(label, days)
+        self.length_filter = QComboBox(self)
+        for label, bounds_s in LENGTH_CHOICES:
+            self.length_filter.addItem(label, bounds_s)
         self.results = QListWidget(self)
         self.results.setIconSize(THUMB_SIZE)
         self.results.setWordWrap(True)
@@ -106,6 +119,10 @@ class LibraryView(QWidget):
         filters.addWidget(self.folder_filter, 1)
         filters.addWidget(self.speech_filter, 1)
         layout.addLayout(filters)
+        more_filters = QHBoxLayout()
+        more_filters.addWidget(self.date_filter, 1)
+        more_filters.addWidget(self.length_filter, 1)
+        layout.addLayout(more_filters)
         layout.addWidget(self.empty_label)
         layout.addWidget(self.results, 1)
 
@@ -117,7 +134,8 @@ class LibraryView(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.search_box.returnPressed.connect(self._search)
         self.folder_filter.activated.connect(lambda _index: self._search())
-        self.speech_filter.activated.connect(lambda _index: self._search())
+        for combo in (self.speech_filter, self.date_filter, self.length_filter):
+            combo.activated.connect(lambda _index: self._search())
         self.results.itemClicked.connect(self._activate)
         self.results.itemActivated.connect(self._activate)
 
@@ -194,7 +212,11 @@ class LibraryView(QWidget):
     def filters(self):
         from core_model.library.search import SearchFilters
 
-        return SearchFilters(folder=self.folder_filter.currentData(), has_speech=self.speech_filter.currentData())
+        days = self.date_filter.currentData()
+        min_duration_s, max_duration_s = self.length_filter.currentData() or (None, None)
+        return SearchFilters(folder=self.folder_filter.currentData(), has_speech=self.speech_filter.currentData(),
+                             modified_from=date.today() - timedelta(days=days) if days else None,
+                             min_duration_s=min_duration_s, max_duration_s=max_duration_s)
 
     # ---- intents ------------------------------------------------------------------------------------------
     def _search(self) -> None:

@@ -29,6 +29,11 @@ def _wait_summary(qtbot, view, text: str) -> None:
     qtbot.waitUntil(lambda: view.summary_label.text() == text, timeout=15000)
 
 
+def _choose(combo, text: str) -> None:
+    combo.setCurrentIndex(combo.findText(text))
+    combo.activated.emit(combo.currentIndex())  # as a click on the item does: the search runs again
+
+
 def _wait_idle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.library.is_running(), timeout=BUILD_TIMEOUT_MS)
 
@@ -62,6 +67,14 @@ def test_add_index_search_and_open_a_moment(qtbot, make_window, folder, tmp_path
     view.folder_filter.setCurrentIndex(view.folder_filter.findData(str(folder)))
     view.folder_filter.activated.emit(view.folder_filter.currentIndex())
     assert view.moments() == moments
+    _choose(view.length_filter, "Over 10 minutes")  # the date and duration filters the CLI has (issue 12)
+    assert view.moments() == [] and "The filters leave some videos out." in view.empty_label.text()
+    _choose(view.length_filter, "Under 1 minute")  # lake.mp4 is 20 s long
+    assert view.moments() == moments
+    _choose(view.date_filter, "Last 7 days")  # the files were made just now
+    assert view.moments() == moments
+    _choose(view.length_filter, "Any length")
+    _choose(view.date_filter, "Any date")
 
     rect = view.results.visualItemRect(view.results.item(0))
     qtbot.mouseClick(view.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
