@@ -34,9 +34,11 @@ def open_store(folder: Path, report=None):
 
         return ConversationStore(folder / "vidi.sqlite3")
     except Exception as exc:  # noqa: BLE001
-        from core_model.errors import user_message
+        from core_model.errors import VidiError, user_message
 
-        log.warning("the conversation store cannot be opened; chats will not be kept", exc_info=True)
+        # a damaged or unreachable database is one line on the terminal too; a traceback only for the unexpected
+        log.warning("the conversation store cannot be opened; chats will not be kept: %s", user_message(exc),
+                    exc_info=not isinstance(exc, VidiError))
         if report is not None:
             report(f"Chats will not be kept: {user_message(exc)}")
         return None

@@ -65,7 +65,7 @@ def offer_index_for_whole_video_questions(window, index: IndexController) -> Non
     def on_question(exchange) -> None:
         video = index.video
         if (not exchange.whole_video or video is None or video in offered or index.is_running()
-                or index.has_index() or window.controller.duration_ms <= ONE_PASS_MAX_S * 1000):
+                or index.has_index() or index.read_error or window.controller.duration_ms <= ONE_PASS_MAX_S * 1000):
             return
         offered.add(video)
         box = window.chat.show_action_notice(

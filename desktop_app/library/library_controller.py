@@ -18,7 +18,7 @@ from typing import Callable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from core_model.errors import user_message
+from core_model.errors import VidiError, user_message
 from desktop_app.workers.library_job import LibraryJob
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class LibraryController(QObject):
                 report = scan_library(library)
                 outcome: object = ([f.path for f in library.folders()], library.files(), report)
         except Exception as exc:  # noqa: BLE001
-            log.warning("the library scan failed", exc_info=True)
+            log.warning("the library scan failed: %s", user_message(exc), exc_info=not isinstance(exc, VidiError))
             outcome = user_message(exc)
         self._scan_done.emit(outcome)
 
