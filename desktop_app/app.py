@@ -34,12 +34,24 @@ def open_store(folder: Path, report=None):
 
         return ConversationStore(folder / "vidi.sqlite3")
     except Exception as exc:  # noqa: BLE001
-        from core_model.errors import user_message
+        from core_model.errors import VidiError, user_message
 
-        log.warning("the conversation store cannot be opened; chats will not be kept", exc_info=True)
+        # a damaged or unreachable database is one line on the terminal too; a traceback only for the unexpected
+        log.warning("the conversation store cannot be opened; chats will not be kept: %s", user_message(exc),
+                    exc_info=not isinstance(exc, VidiError))
         if report is not None:
             report(f"Chats will not be kept: {user_message(exc)}")
         return None
+
+
+def open_store_and_video(window, video: str | None) -> None:
+    """Once the window is on screen: open the chats' store (a problem is said in the chat, and again in each
+    video's chat) and the video given on the command line."""
+    problems: list[str] = []
+    store = open_store(window.data_folder, problems.append)
+    window.attach_store(store, problems[0] if problems else "")
+    if video:
+        window.open_video(video)
 
 
 def create_main_window(settings, backend_factory=None, recorder=None, store="open", data_folder: Path | None = None):
@@ -106,13 +118,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
     from PySide6.QtCore import QTimer
 
-    def after_first_paint() -> None:
-        report = lambda message: window.controller.notice.emit(message, True)  # noqa: E731
-        window.attach_store(open_store(window.data_folder, report))
-        if args.video:
-            window.open_video(args.video)
-
-    QTimer.singleShot(0, after_first_paint)
+    QTimer.singleShot(0, lambda: open_store_and_video(window, args.video))
     code = app.exec()
     clean = window.shutdown()
     store = getattr(window, "store", None)

@@ -48,6 +48,8 @@ class MainWindow(QMainWindow):
         self.data_folder = data_folder
         self.version = version
         self.store = None
+        self._store_problem = ""  # why chats are not kept (attach_store), shown again in each video's chat
+        self._notice_shown = ""  # the backend's notice last shown in the status bar ("Running on the CPU: ...")
         self._pending_open: str | None = None
         self._closed = False
         self.setWindowTitle("Vidi")
@@ -195,9 +197,14 @@ class MainWindow(QMainWindow):
         self.thumbnails.strip_ready.connect(self.video.set_thumbnails)
         self.thumbnails.frames_ready.connect(c.set_frames)
 
-    def attach_store(self, store) -> None:
-        """Give the chats' store (None: chats are not kept) to the window and its controller."""
+    def attach_store(self, store, problem: str = "") -> None:
+        """Give the chats' store (None: chats are not kept) to the window and its controller. ``problem``: why
+        there is none (a damaged database...), shown in the chat now and again in each video's chat, which opening
+        a video clears (the video given on the command line opens right after and wiped it)."""
         self.store = self.controller.store = store
+        self._store_problem = problem if store is None else ""
+        if self._store_problem:
+            self.chat.show_notice(self._store_problem)
 
     # ---- settings -----------------------------------------------------------------------------------------
     def apply_settings(self) -> None:
@@ -299,8 +306,10 @@ class MainWindow(QMainWindow):
         """The device and precision the model really runs with (its describe()), and its notice."""
         self.device_label.setText(device_text(info))
         self.device_label.setToolTip(info.notice if info is not None else "")
-        if info is not None and info.notice:
-            self.statusBar().showMessage(info.notice, 10000)
+        notice = info.notice if info is not None else ""
+        if notice and notice != self._notice_shown:  # once per model, not after every answer (the tooltip keeps it)
+            self.statusBar().showMessage(notice, 10000)
+        self._notice_shown = notice
 
     def _on_include_audio_toggled(self, checked: bool) -> None:
         self.controller.set_include_audio(checked)
@@ -308,6 +317,8 @@ class MainWindow(QMainWindow):
 
     def _on_history_loaded(self, exchanges: list) -> None:
         self.chat.clear_messages()
+        if self._store_problem:
+            self.chat.show_notice(self._store_problem)
         for exchange in exchanges:
             self.chat.add_exchange(exchange)
 

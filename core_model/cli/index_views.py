@@ -55,8 +55,11 @@ def run_transcript(args: argparse.Namespace) -> int:
         state = store.part(fingerprint, "transcript")
         cues = store.cues(fingerprint)
     if state.state == "missing":
-        why = f" ({state.notice})" if state.notice else ""
+        why = f" ({state.notice.rstrip('.')})" if state.notice else ""
         raise CliError(f"{video.name} has no transcript yet{why}: run 'vidi index {args.video}'")
+    if state.done and not cues:  # said, not an empty output that looks like a failure
+        print(f"vidi: note: nothing is said in {video.name}: it has no subtitles and no speech was heard",
+              file=sys.stderr)
     if state.state == "partial":
         print(f"vidi: warning: the transcript is partial (up to {format_clock_s(state.done_until_s)}): run "
               f"'vidi index {args.video}' to complete it", file=sys.stderr)
@@ -79,7 +82,7 @@ def run_chapters(args: argparse.Namespace) -> int:
         state = store.part(fingerprint, "chapters")
         chapters = store.chapters(fingerprint)
     if not state.done:
-        why = f" ({state.notice})" if state.notice else ""
+        why = f" ({state.notice.rstrip('.')})" if state.notice else ""  # one sentence: no ".)" before the ":"
         raise CliError(f"{video.name} has no chapters yet{why}: run 'vidi index {args.video}'")
     if args.json:
         print(json.dumps([{"start_s": c.start_s, "end_s": c.end_s, "title": c.title, "summary": c.summary}

@@ -111,6 +111,11 @@ def moment_of_hit(hit: TextHit, duration_s: float) -> Moment:
     if duration_s > 0:
         end_s = min(end_s, duration_s)
         start_s = min(start_s, max(0.0, end_s - PAD_BEFORE_S))
+    if end_s - start_s > MAX_MOMENT_S:
+        # a long line (a caption describes a scene window of up to 30 s): the padding gives way first, then the
+        # line's tail, so no moment is longer than one model pass sees in detail
+        start_s = max(start_s, min(hit.start_s, end_s - MAX_MOMENT_S))
+        end_s = min(end_s, start_s + MAX_MOMENT_S)
     kind = "said" if hit.kind == "cue" else "seen"
     text = " ".join(hit.text.split())
     if len(text) > MAX_WHY_CHARS:
@@ -145,14 +150,20 @@ def fuse_rankings(rankings: Sequence[Sequence[Moment]], k: int = RRF_K) -> list[
     """One ranked list from several (one per source: text, image similarity, ...), by reciprocal rank fusion.
 
     Moments of different lists that overlap in time are the same happening: their scores add up and they become
-    one moment spanning both (within MAX_MOMENT_S). A single list comes back in its own order.
+    one moment spanning both (within MAX_MOMENT_S). As in rank fusion of items, a fused moment gains from each list
+    once, at its best rank there: a long moment overlapping several moments of one list (a 30-s caption and three
+    keyframes near it) must not outrank the one line that answers. A single list comes back in its own order.
     """
     fused: list[tuple[float, Moment]] = []
-    for ranking in rankings:
+    gained_from: list[set[int]] = []  # per fused moment: the lists it has gained from
+    for list_index, ranking in enumerate(rankings):
         for rank, moment in enumerate(ranking):
             gain = 1.0 / (k + rank + 1)
             for index, (score, kept) in enumerate(fused):
                 if moment.start_s < kept.end_s and kept.start_s < moment.end_s:
+                    if list_index in gained_from[index]:
+                        break  # a worse hit of a list this moment already gained from: covered, no second gain
+                    gained_from[index].add(list_index)
                     start_s, end_s = min(kept.start_s, moment.start_s), max(kept.end_s, moment.end_s)
                     if end_s - start_s > MAX_MOMENT_S:
                         start_s, end_s = kept.start_s, kept.end_s
@@ -161,6 +172,7 @@ def fuse_rankings(rankings: Sequence[Sequence[Moment]], k: int = RRF_K) -> list[
                     break
             else:
                 fused.append((gain, moment))
+                gained_from.append({list_index})
     fused.sort(key=lambda pair: -pair[0])  # stable: ties keep the earlier list's order
     return [replace(moment, rank=rank, score=score) for rank, (score, moment) in enumerate(fused)]
 

@@ -194,9 +194,12 @@ def model_folder_problems(folder: Path) -> list[str]:
         problems.append("it has no config.json")
     else:
         try:
-            json.loads(config.read_text(encoding="utf-8"))
+            settings = json.loads(config.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             problems.append("its config.json is not valid JSON")
+        else:
+            if not isinstance(settings, dict):  # a JSON list or number loads, but is no model's configuration
+                problems.append("its config.json is not a model configuration (not a JSON object)")
     weights = [p for pattern in WEIGHT_PATTERNS for p in _glob_depth(folder, pattern, depth=2)]
     if not weights:
         problems.append("it has no weights (*.safetensors or *.bin)")

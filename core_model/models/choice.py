@@ -19,7 +19,8 @@ from core_model.models.manager import ModelManager, ModelStatus
 def models_on_disk(manager: ModelManager, device_info=None, *, ram_bytes: int | None = None) -> list[ModelStatus]:
     """The models ready to load here; in preference order for ``device_info`` when given, else by catalog rank."""
     # speech models (Whisper, for the index) are on disk too, but they answer no question
-    statuses = [s for s in manager.list() if s.available and (s.entry is None or s.entry.purpose == "answer")]
+    statuses = [s for s in manager.list() if s.available and (
+        _answers(s.path) if s.entry is None else s.entry.purpose == "answer")]
     answering = [entry for entry in manager.catalog if entry.purpose == "answer"]
     if device_info is None:
         order: Sequence[CatalogEntry] = sorted(answering, key=lambda e: e.rank)
@@ -27,6 +28,15 @@ def models_on_disk(manager: ModelManager, device_info=None, *, ram_bytes: int | 
         order = preference_order(device_info, ram_bytes=ram_bytes, catalog=answering)
     position = {entry.id: index for index, entry in enumerate(order)}
     return sorted(statuses, key=lambda s: (s.id not in position, position.get(s.id, 0), s.id))
+
+
+def _answers(folder) -> bool:
+    """Whether an imported folder under an id of its own holds a model some backend answers with: a SigLIP or a
+    Whisper imported for the index (or a folder whose config.json cannot be read) must never be picked to answer."""
+    from core_model.models.cache import model_type
+    from core_model.models.folder_info import capabilities_for_model_type
+
+    return folder is not None and capabilities_for_model_type(model_type(folder)) is not None
 
 
 def model_on_disk(manager: ModelManager, device_info=None, *, ram_bytes: int | None = None) -> str | None:

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from core_model.errors import user_message
+from core_model.errors import VidiError, user_message
 from desktop_app.index.index_text import index_state_details, index_state_text, outcome_text, progress_text
 from desktop_app.workers.index_job import IndexJob
 
@@ -38,6 +38,7 @@ class IndexController(QObject):
         self.parts: dict = {}
         self.cues: list = []
         self.chapters: list = []
+        self.read_error = ""
         self._part_in_progress: str | None = None
         self.job = IndexJob(self)
         self.job.progress.connect(self._on_progress)
@@ -69,6 +70,7 @@ class IndexController(QObject):
     def reload(self) -> None:
         """Read the open video's index again and emit it."""
         self.parts, self.cues, self.chapters = {}, [], []
+        self.read_error = ""  # why the index cannot be read (a damaged database): nothing to offer building then
         if self.fingerprint is not None:
             try:
                 from core_model.store.index_store import IndexStore
@@ -78,8 +80,9 @@ class IndexController(QObject):
                     self.cues = store.cues(self.fingerprint)
                     self.chapters = store.chapters(self.fingerprint)
             except Exception as exc:  # noqa: BLE001  (a damaged database: the video still plays)
-                log.warning("reading the index failed", exc_info=True)
-                self.state_changed.emit("Index unavailable", user_message(exc))
+                log.warning("reading the index failed: %s", user_message(exc), exc_info=not isinstance(exc, VidiError))
+                self.read_error = user_message(exc)
+                self.state_changed.emit("Index unavailable", self.read_error)
                 self.transcript_changed.emit([], False)
                 self.chapters_changed.emit([])
                 return

@@ -65,15 +65,34 @@ def offer_index_for_whole_video_questions(window, index: IndexController) -> Non
     def on_question(exchange) -> None:
         video = index.video
         if (not exchange.whole_video or video is None or video in offered or index.is_running()
-                or index.has_index() or window.controller.duration_ms <= ONE_PASS_MAX_S * 1000):
+                or index.has_index() or index.read_error or window.controller.duration_ms <= ONE_PASS_MAX_S * 1000):
             return
         offered.add(video)
-        window.chat.show_action_notice(
+        box = window.chat.show_action_notice(
             "This video has no index yet, so the answer looks at frames spread over all of it. Index it, and "
             "questions about the whole video will find and re-watch the moments that matter.",
-            "Index this video", index.start)
+            "Index this video", lambda: index.start())
+        follow_offer_button(box.button, index, video)
 
     window.controller.exchange_added.connect(on_question)
+
+
+def follow_offer_button(button, index: IndexController, video: str) -> None:
+    """The offer's button says what became of the index it offered (it stayed "Index this video", clickable, after
+    the index was built): "Indexing…" while it builds, "Indexed" once built; a stopped build offers it again."""
+    from shiboken6 import isValid
+
+    def update(running: bool) -> None:
+        if not isValid(button):  # the chat was cleared (another video opened): nothing left to follow
+            index.running_changed.disconnect(update)
+            return
+        if index.video != video:
+            return
+        built = not running and index.has_index()
+        button.setEnabled(not running and not built)
+        button.setText("Indexing…" if running else "Indexed" if built else "Index this video")
+
+    index.running_changed.connect(update)
 
 
 def choose_export_file(window, transcript: TranscriptPane, path: str | None = None) -> Path | None:

@@ -18,7 +18,7 @@ from typing import Callable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from core_model.errors import user_message
+from core_model.errors import VidiError, user_message
 from desktop_app.workers.library_job import LibraryJob
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ RESCAN_DELAY_MS = 1500
 class LibraryController(QObject):
     folders_changed = Signal(list)  # [str] the folders' paths
     summary_changed = Signal(str)  # "12 videos: 10 indexed, 1 to index, 1 failed"
+    to_index_changed = Signal(int)  # how many library videos are still to index (not searched yet)
     results_changed = Signal(str, list)  # query, [LibraryMoment]
     progress_changed = Signal(str, int)  # text, overall percent (-1: unknown)
     running_changed = Signal(bool)
@@ -112,7 +113,7 @@ class LibraryController(QObject):
                 report = scan_library(library)
                 outcome: object = ([f.path for f in library.folders()], library.files(), report)
         except Exception as exc:  # noqa: BLE001
-            log.warning("the library scan failed", exc_info=True)
+            log.warning("the library scan failed: %s", user_message(exc), exc_info=not isinstance(exc, VidiError))
             outcome = user_message(exc)
         self._scan_done.emit(outcome)
 
@@ -127,6 +128,7 @@ class LibraryController(QObject):
             self._watch(folders)
             self.folders_changed.emit(folders)
             counts = {state: sum(f.state == state for f in files) for state in ("indexed", "new", "failed")}
+            self.to_index_changed.emit(counts["new"])
             noun = "video" if len(files) == 1 else "videos"
             self.summary_changed.emit(f"{len(files)} {noun}: {counts['indexed']} indexed, {counts['new']} to index, "
                                       f"{counts['failed']} failed" if files else "No videos yet: add a folder.")

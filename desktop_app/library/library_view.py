@@ -29,6 +29,19 @@ MOMENT_ROLE = Qt.ItemDataRole.UserRole
 THUMB_SIZE = QSize(96, 54)
 
 
+def nothing_found_text(query: str, to_index_count: int, filters) -> str:
+    """Why a search may have found nothing: videos not indexed yet, filters that leave videos out (said only when
+    so: "videos still to index" was said with every video indexed)."""
+    reasons = [f"Nothing found for “{query}”."]
+    if to_index_count:
+        reasons.append(f"{to_index_count} video{' is' if to_index_count == 1 else 's are'} still to index and not "
+                       "searched yet.")
+    if any(value is not None for value in (filters.folder, filters.has_speech, filters.modified_from,
+                                           filters.min_duration_s, filters.max_duration_s)):
+        reasons.append("The filters leave some videos out.")
+    return " ".join(reasons)
+
+
 class LibraryView(QWidget):
     add_folder_requested = Signal()
     remove_folder_requested = Signal(str)  # the folder's path
@@ -39,6 +52,7 @@ class LibraryView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._to_index_count = 0
         self._init_widgets()
         self._init_layout()
         self._init_signals()
@@ -114,6 +128,10 @@ class LibraryView(QWidget):
     def set_summary(self, text: str) -> None:
         self.summary_label.setText(text)
 
+    def set_to_index_count(self, count: int) -> None:
+        """How many library videos are still to index: a search that finds nothing says they were not searched."""
+        self._to_index_count = count
+
     def set_running(self, running: bool) -> None:
         self.index_button.setVisible(not running)
         self.stop_button.setVisible(running)
@@ -141,7 +159,7 @@ class LibraryView(QWidget):
         if not query:
             self._count_text = ""
         elif not moments:
-            self._count_text = f"Nothing found for “{query}”. Videos still to index are not searched yet."
+            self._count_text = nothing_found_text(query, self._to_index_count, self.filters())
         else:
             self._count_text = f"{len(moments)} moment{'' if len(moments) == 1 else 's'} for “{query}”:"
         self._show_count()

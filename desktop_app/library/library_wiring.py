@@ -36,6 +36,7 @@ def create_library(window) -> LibraryController:
     view.moment_activated.connect(opener.open)
     controller.folders_changed.connect(view.set_folders)
     controller.summary_changed.connect(view.set_summary)
+    controller.to_index_changed.connect(view.set_to_index_count)
     controller.results_changed.connect(view.set_results)
     controller.results_changed.connect(thumbnails.request)
     controller.progress_changed.connect(view.set_progress)

@@ -29,12 +29,16 @@ class IndexOutcome:
 
 def index_child_main(conn, stop_event, video: str, db_path: str, chapter_model: str | None,
                      asr_model: str | None) -> None:
-    """The child: build (or complete) ``video``'s index in the database at ``db_path``, reporting over ``conn``."""
+    """The child: build (or complete) ``video``'s index in the database at ``db_path``, reporting over ``conn``.
+
+    Library noise (transformers' advice, "Loading weights" bars) stays off the terminal, as in the model process,
+    unless ``$VIDI_VERBOSE`` is 1."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal is the window's to handle
     from core_model.errors import to_wire
 
     try:
-        outcome = _build(conn, stop_event, video, db_path, chapter_model, asr_model)
+        with quiet_libraries():
+            outcome = _build(conn, stop_event, video, db_path, chapter_model, asr_model)
     except BaseException as exc:  # noqa: BLE001  (reported to the window as one line)
         _send(conn, ("error", to_wire(exc)))
     else:
@@ -63,6 +67,15 @@ def _build(conn, stop_event, video, db_path, chapter_model, asr_model) -> IndexO
             store.set_part(fingerprint, "chapters", "missing", notice=notice)  # kept: the state's tooltip says why
             return IndexOutcome(skipped={"chapters": notice})
         return IndexOutcome(tuple(report.built), dict(report.skipped), report.stopped)
+
+
+def quiet_libraries():
+    """The CLI's quieting of library output for a child of the window (``$VIDI_VERBOSE=1`` lets it through)."""
+    import os
+
+    from core_model.cli.quiet import library_output
+
+    return library_output(os.environ.get("VIDI_VERBOSE") == "1", command="index")
 
 
 def _send(conn, message) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 
-from desktop_app.workers.index_process import IndexOutcome, _send
+from desktop_app.workers.index_process import IndexOutcome, _send, quiet_libraries
 
 
 def library_child_main(conn, stop_event, db_path: str, chapter_model: str | None) -> None:
@@ -18,7 +18,8 @@ def library_child_main(conn, stop_event, db_path: str, chapter_model: str | None
     from core_model.errors import to_wire
 
     try:
-        outcome = _index(conn, stop_event, db_path, chapter_model)
+        with quiet_libraries():  # no transformers advice nor "Loading weights" bars on the terminal, per video
+            outcome = _index(conn, stop_event, db_path, chapter_model)
     except BaseException as exc:  # noqa: BLE001  (reported to the window as one line)
         _send(conn, ("error", to_wire(exc)))
     else:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -36,6 +37,11 @@ IDLE_EXIT_S = 600.0
 """A child with no search for this long ends (SigLIP base and torch hold about 1 GB)."""
 POLL_S = 0.05
 """How often a wait looks at ``should_stop`` and at the child being alive."""
+WARM_REPLY_S = 20.0
+"""A child that has SigLIP loaded embeds a question in milliseconds: one that has not answered in this long is stuck
+(seen with a stopped child: every whole-video question after it said "Waiting..." until Stop), so it is killed and
+the search goes on by words; the next search starts another. A cold child (importing torch, loading SigLIP) has no
+such limit: that may take long on a slow disk."""
 
 
 # ---- child side -------------------------------------------------------------------------------------------------
@@ -83,8 +89,10 @@ def _serve(conn, idle_exit_s: float) -> None:
 class TextEmbedderProcess:
     """A TextEmbedding (``(folder, texts) -> float32 [N, D]``) whose SigLIP lives in a child process."""
 
-    def __init__(self, idle_exit_s: float = IDLE_EXIT_S) -> None:
+    def __init__(self, idle_exit_s: float = IDLE_EXIT_S, warm_reply_s: float = WARM_REPLY_S) -> None:
         self.idle_exit_s = idle_exit_s
+        self.warm_reply_s = warm_reply_s
+        self._loaded: set[str] = set()  # the folders the current child has answered for: SigLIP is loaded there
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._process = None
@@ -108,7 +116,9 @@ class TextEmbedderProcess:
                 self._seq += 1
                 try:
                     self._send(("embed", self._seq, str(folder), [str(text) for text in texts]))
-                    return self._wait(self._seq, should_stop)
+                    vectors = self._wait(self._seq, should_stop, warm=str(folder) in self._loaded)
+                    self._loaded.add(str(folder))
+                    return vectors
                 except ModelProcessError:
                     if attempt == 2 or not self._ended_idle():
                         raise
@@ -171,7 +181,8 @@ class TextEmbedderProcess:
         except (OSError, ValueError):
             raise self._death() from None
 
-    def _wait(self, seq: int, should_stop: Callable[[], bool]) -> np.ndarray:
+    def _wait(self, seq: int, should_stop: Callable[[], bool], warm: bool = False) -> np.ndarray:
+        deadline_s = time.monotonic() + self.warm_reply_s if warm else None
         while True:
             if should_stop():
                 raise Cancelled("The search was stopped.")  # the child's late reply is dropped by the next search
@@ -179,6 +190,8 @@ class TextEmbedderProcess:
                 if not self._conn.poll(POLL_S):
                     if not self._process.is_alive() and not self._conn.poll(0):
                         raise self._death()
+                    if deadline_s is not None and time.monotonic() > deadline_s:
+                        raise self._stuck()
                     continue
                 kind, reply_seq, payload = self._conn.recv()
             except (EOFError, OSError, ValueError):
@@ -207,7 +220,18 @@ class TextEmbedderProcess:
             return ModelProcessError(f"The search process was killed by {name}; search again to restart it.")
         return ModelProcessError(f"The search process ended unexpectedly (exit code {code}).")
 
+    def _stuck(self) -> ModelProcessError:
+        """The warm child did not answer in ``warm_reply_s``: kill it (the next search starts another)."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
+            process.join(1.0)
+        self._forget()
+        return ModelProcessError(f"The search process did not answer in {self.warm_reply_s:.0f} s and was "
+                                 "restarted; the search went on by words only.")
+
     def _forget(self) -> None:
         if self._conn is not None:
             self._conn.close()
         self._process = self._conn = None
+        self._loaded = set()

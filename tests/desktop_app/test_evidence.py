@@ -121,3 +121,19 @@ def test_status_bar_shows_the_device_and_precision_the_backend_reports(qtbot, ma
     assert "slow" in window.device_label.toolTip()
     assert window.model_label.text() == "Model: fake-model · ready"
 
+
+
+def test_the_backends_notice_is_shown_once_not_after_every_answer(qtbot, make_window, gui_video, fake_factory):
+    # "Running on the CPU: answers will be slow ..." came back over the status bar after each answer
+    fake_factory.script.notice = "Running on the CPU: answers will be slow."
+    window = make_window()
+    open_video_and_wait(qtbot, window, gui_video)
+    ask_and_wait(qtbot, window, "What is this?")
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == fake_factory.script.notice, timeout=5000)
+    window.statusBar().clearMessage()
+    shown: list[str] = []
+    window.statusBar().messageChanged.connect(shown.append)
+    ask_and_wait(qtbot, window, "And now?")
+    qtbot.wait(300)
+    assert fake_factory.script.notice not in shown
+    assert "slow" in window.device_label.toolTip()  # still there for whoever looks

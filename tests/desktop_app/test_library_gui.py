@@ -29,6 +29,11 @@ def _wait_summary(qtbot, view, text: str) -> None:
     qtbot.waitUntil(lambda: view.summary_label.text() == text, timeout=15000)
 
 
+def _choose(combo, text: str) -> None:
+    combo.setCurrentIndex(combo.findText(text))
+    combo.activated.emit(combo.currentIndex())  # as a click on the item does: the search runs again
+
+
 def _wait_idle(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.library.is_running(), timeout=BUILD_TIMEOUT_MS)
 
@@ -62,6 +67,14 @@ def test_add_index_search_and_open_a_moment(qtbot, make_window, folder, tmp_path
     view.folder_filter.setCurrentIndex(view.folder_filter.findData(str(folder)))
     view.folder_filter.activated.emit(view.folder_filter.currentIndex())
     assert view.moments() == moments
+    _choose(view.length_filter, "Over 10 min")  # the date and duration filters the CLI has (issue 12)
+    assert view.moments() == [] and "The filters leave some videos out." in view.empty_label.text()
+    _choose(view.length_filter, "Under 1 min")  # lake.mp4 is 20 s long
+    assert view.moments() == moments
+    _choose(view.date_filter, "Past week")  # the files were made just now
+    assert view.moments() == moments
+    _choose(view.length_filter, "Any length")
+    _choose(view.date_filter, "Any time")
 
     rect = view.results.visualItemRect(view.results.item(0))
     qtbot.mouseClick(view.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -147,3 +160,24 @@ def test_with_a_local_model_the_tabs_queue_loads_no_chat_model(make_window, sett
     settings.set_value(Key.MODEL, str(tmp_path / "some-local-model"))
     window = make_window()
     assert library_caption_model(window) is None  # a second copy of the chat model beside the window's: no
+
+
+def test_nothing_found_says_why_only_when_it_is_so(qtbot, make_window, folder):
+    # "Videos still to index are not searched yet" was said with every video indexed, and never named the filters
+    window = make_window()
+    view = window.library_view
+    assert choose_library_folder(window, window.library, folder=str(folder))
+    _wait_summary(qtbot, view, "3 videos: 0 indexed, 3 to index, 0 failed")
+    view.search_box.setText("penguins")
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    assert view.empty_label.text().startswith("Nothing found for “penguins”. 3 videos are still to index and not "
+                                              "searched yet.")
+    assert "filters" not in view.empty_label.text()
+
+    view.set_to_index_count(0)  # as the scan says once the queue has indexed them all
+    view.speech_filter.setCurrentIndex(view.speech_filter.findText("With speech"))
+    view.speech_filter.activated.emit(view.speech_filter.currentIndex())
+    assert view.empty_label.text().startswith("Nothing found for “penguins”. The filters leave some videos out.")
+    view.speech_filter.setCurrentIndex(0)
+    view.speech_filter.activated.emit(0)
+    assert view.empty_label.text().split("  ")[0] == "Nothing found for “penguins”."

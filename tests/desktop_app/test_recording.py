@@ -96,3 +96,21 @@ def test_a_store_damaged_while_the_window_runs_is_said_once_and_the_window_goes_
     [not_kept] = [n for n in notices if "This question could not be saved" in n]  # and that this one is not kept
     assert "is damaged" in not_kept
     qtbot.wait(200)
+
+
+def test_a_damaged_store_is_still_said_once_the_video_given_on_the_command_line_has_opened(qtbot, make_window,
+                                                                                          gui_video, tmp_path):
+    # `vidi VIDEO` with a damaged database: the notice was shown, then opening the video cleared the chat: nothing
+    # on screen said that chats would not be kept
+    from desktop_app.app import open_store_and_video
+
+    data = tmp_path / "damaged"
+    data.mkdir()
+    (data / "vidi.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    window = make_window(data_folder=data)
+    open_store_and_video(window, str(gui_video))
+    qtbot.waitUntil(lambda: window.timeline.duration_ms() > 0, timeout=10000)
+    qtbot.wait(200)
+    assert window.store is None
+    [notice] = [text for text in window.chat.notices() if "Chats will not be kept" in text]
+    assert "damaged" in notice or "not a database" in notice

@@ -95,3 +95,22 @@ def test_close_ends_the_child_and_later_searches_say_vidi_is_closing(tiny_siglip
     assert not process.is_alive()
     with pytest.raises(ModelProcessError, match="closing"):
         embedder(tiny_siglip_dir, TEXTS)
+
+
+def test_a_warm_child_that_stops_answering_is_killed_and_the_next_search_starts_another(tiny_siglip_dir):  # noqa: F811
+    # a stuck child (SIGSTOP here) left every whole-video question "Waiting..." until Stop, and the next one too
+    embedder = TextEmbedderProcess(warm_reply_s=1.0)
+    try:
+        embedder(tiny_siglip_dir, TEXTS)  # warm: SigLIP loaded in the child
+        stuck = embedder._process
+        os.kill(stuck.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(ModelProcessError, match="did not answer in 1 s and was restarted"):
+            embedder(tiny_siglip_dir, TEXTS)
+        assert time.monotonic() - started < 10.0
+        stuck.join(5.0)
+        assert not stuck.is_alive()  # killed, not left stopped
+        np.testing.assert_allclose(embedder(tiny_siglip_dir, TEXTS), embed_texts_here(tiny_siglip_dir, TEXTS),
+                                   atol=1e-5)  # a new child, cold: no limit while it loads
+    finally:
+        embedder.close()

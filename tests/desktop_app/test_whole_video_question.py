@@ -115,8 +115,11 @@ def test_a_long_video_without_an_index_is_offered_its_index_once(qtbot, make_win
     button = [b for b in window.chat.findChildren(QPushButton) if b.text() == "Index this video"][0]
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.index.is_running() and window.index.job.video == str(video)  # the user asked: it builds
+    assert not button.isEnabled() and button.text() == "Indexing…"  # it stayed "Index this video", clickable
     ask_and_wait(qtbot, window, "And then?")
     assert len([n for n in window.chat.notices() if "no index yet" in n]) == 1  # said once per video
+    qtbot.waitUntil(lambda: not window.index.is_running(), timeout=120000)
+    assert not button.isEnabled() and button.text() == "Indexed"
 
 
 def test_a_short_video_without_an_index_is_not_offered_one(qtbot, make_window, fake_factory, gui_video):
@@ -125,3 +128,29 @@ def test_a_short_video_without_an_index_is_not_offered_one(qtbot, make_window, f
     window.video.select_whole_video()
     ask_and_wait(qtbot, window, "What happens?")
     assert not [n for n in window.chat.notices() if "no index yet" in n]
+
+
+def test_a_damaged_database_offers_no_index_and_puts_no_traceback_on_the_terminal(qtbot, make_window, fake_factory,
+                                                                                 tmp_path, party_video,  # noqa: F811
+                                                                                 caplog):
+    # with a damaged database the window offered "Index this video" (which then failed on the same database), and
+    # the terminal got three tracebacks for one known condition
+    import logging
+
+    from desktop_app.app import open_store_and_video
+
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    data = tmp_path / "damaged"
+    data.mkdir()
+    (data / "vidi.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 64)
+    caplog.set_level(logging.WARNING)
+    window = make_window(data_folder=data)
+    open_store_and_video(window, str(video))
+    qtbot.waitUntil(lambda: window.timeline.duration_ms() > 0 and window.player.duration_ms() > 0, timeout=10000)
+    qtbot.waitUntil(lambda: not window.library.is_scanning(), timeout=10000)
+    window.video.select_whole_video()
+    ask_and_wait(qtbot, window, "What happens?")
+    assert window.index.read_error and not [n for n in window.chat.notices() if "no index yet" in n]
+    warnings = [r for r in caplog.records if "damaged" in r.getMessage()]
+    assert warnings and not any(r.exc_info for r in warnings)

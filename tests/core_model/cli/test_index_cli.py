@@ -88,6 +88,12 @@ def test_missing_parts_say_what_to_do_in_one_line(tmp_path, long_scene_video):  
     [line] = chapters.stderr.strip().splitlines()
     assert line.startswith(f"vidi: error: {long_scene_video.name} has no chapters yet (no model on this machine")
     assert line.endswith(f": run 'vidi index {long_scene_video}'") and "vidi models pull" in line
+    assert ".)" not in line
+    # no subtitles and no sound: the transcript is built and empty, and says so (it printed nothing at all)
+    printed = _vidi(["transcript", long_scene_video, "--format", "srt"], tmp_path)
+    assert printed.returncode == 0 and printed.stdout == ""
+    assert printed.stderr.strip() == (f"vidi: note: nothing is said in {long_scene_video.name}: it has no "
+                                      "subtitles and no speech was heard")
 
 
 @pytest.mark.parametrize("args", [

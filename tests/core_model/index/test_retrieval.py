@@ -127,3 +127,32 @@ def test_a_question_finds_another_form_of_the_word_said(store):
     moments = text_moments(store, FINGERPRINT, "when do they dance?", PARTY_DURATION_S)
     assert moments and _covers(moments[0], 121.0)
     assert _covers(text_moments(store, FINGERPRINT, "the cakes", PARTY_DURATION_S)[0], 60.0)
+
+
+def test_a_caption_of_a_whole_scene_window_stays_within_the_longest_moment(store):
+    # captions describe scene windows of up to 30 s: padded as a line is, one became 0:26-1:06 (40 s) in the window
+    store.add_captions(FINGERPRINT, [Caption(30.0, 60.0, "a dog runs across the beach"),
+                                     Caption(0.0, 30.0, "a beach with a dog at the start")],
+                       until_s=PARTY_DURATION_S, done=True)
+    moments = text_moments(store, FINGERPRINT, "dog beach", PARTY_DURATION_S)
+    assert {(m.start_s, m.end_s) for m in moments} == {(30.0, 60.0), (0.0, 30.0)}
+    assert all(m.duration_s <= MAX_MOMENT_S for m in moments)
+
+
+def test_a_long_line_keeps_what_padding_fits_within_the_longest_moment(tmp_path):
+    with IndexStore(tmp_path / "vidi.sqlite3") as index:
+        index.add_captions("f", [Caption(5.0, 27.0, "the parade passes by")], until_s=60.0, done=True)
+        [moment] = text_moments(index, "f", "parade", 60.0)
+    assert (moment.start_s, moment.end_s) == (3.0, 33.0)  # 2 s of the 4 before, all 6 after: 30 s
+
+
+def test_a_long_moment_gains_once_per_ranking_however_many_of_its_hits_it_covers():
+    # the window ranked a 36-s caption moment above the line that answers, because it swallowed three keyframes
+    text = [Moment(96.0, 111.0, 'said: "Grandma gives her speech"', "transcript", 0),
+            Moment(0.0, 30.0, 'seen: "speech room"', "captions", 1)]
+    image = [Moment(20.0, 30.0, "look at 0:25", "image", 0), Moment(98.0, 108.0, "look at 1:43", "image", 1),
+             Moment(2.0, 12.0, "look at 0:07", "image", 2), Moment(12.0, 19.0, "look at 0:15", "image", 3)]
+    fused = fuse_rankings([text, image])
+    assert (fused[0].start_s, fused[0].end_s) == (96.0, 111.0)
+    assert fused[1].score == pytest.approx(1 / 62 + 1 / 61)  # the caption moment: one gain from each list
+    assert len(fused) == 2  # the other keyframes lie inside the caption's moment: covered, not new moments

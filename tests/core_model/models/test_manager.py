@@ -331,3 +331,13 @@ def test_a_complete_partial_file_is_verified_without_fetching_again(manager, hub
     manager.pull(MODEL_ID)
     assert "model.safetensors" not in {path for path, _ in hub.fetch_calls}
     assert (manager.local_path(MODEL_ID) / "model.safetensors").read_bytes() == tiny_model_files()["model.safetensors"]
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "42", "\"qwen2_vl\""])
+def test_import_refuses_a_config_json_that_is_json_but_not_a_configuration(manager, tmp_path, text):
+    # `vidi models import` took a folder whose config.json is a JSON list, and every later use failed on it
+    folder = make_folder(tmp_path / "listed")
+    (folder / "config.json").write_text(text)
+    with pytest.raises(InvalidModelFolderError, match="not a model configuration"):
+        manager.import_folder(folder)
+    assert manager.registry.all() == {}

@@ -42,3 +42,16 @@ def test_the_pull_hint_fits_the_device():
     assert speech_pull_hint(gpu=True) == "vidi models pull whisper-large-v3-turbo"
     assert speech_pull_hint(gpu=False) == "vidi models pull whisper-base"
 
+
+
+def test_an_embedding_or_speech_model_imported_under_its_own_id_is_never_picked_to_answer(
+        manager, tiny_whisper, tmp_path, tiny_vlm_dir):  # noqa: F811
+    # `vidi models import SIGLIP_FOLDER` (for the index) made `vidi ask` without --model fail: "'.../siglip' holds
+    # a 'siglip' model, which is not an image-text-to-text model", and the window's library captioned with it
+    from tests.fixtures.tiny_siglip import build_tiny_siglip
+
+    manager.import_folder(build_tiny_siglip(tmp_path / "siglip"))
+    manager.import_folder(tiny_whisper, id="my-whisper")
+    assert model_on_disk(manager) is None and models_on_disk(manager) == []
+    manager.import_folder(tiny_vlm_dir, id="zz-chat")
+    assert model_on_disk(manager) == "zz-chat"
