@@ -393,6 +393,9 @@ class SessionController(QObject):
         live = self._live.get(request_id)
         if live is None:
             return
+        if live.exchange.sources:  # no answer drew on them: no chips under the error, none saved with it
+            live.exchange.sources = []
+            self.sources_found.emit(request_id, live.exchange)
         self._finish(request_id, AnswerState.FAILED, message, status="error", error=message)
         if kind in REFUSED_KINDS and not live.exchange.answer:
             exchange = live.exchange

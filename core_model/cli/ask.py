@@ -294,8 +294,11 @@ def _ask_and_record(args, backend, model, question, media, video, duration_s, pl
             plan.attach(images)
             history = session.history()
             pieces = lambda: answer_whole_video(plan, backend, options, history=history)  # noqa: E731
-            exchange = session.ask(question, [*plan.recorded_media(), *images], model_id=backend.model_id,
-                                   segment=media[0], run_info=lambda: asdict(backend.last_run))
+            # recorded as the window records it: a question about the whole video, its moments kept with the answer
+            # (reopened in the window, they are its source chips; they never mark the timeline as asked)
+            sources = [source.as_json() for source in plan.sources]
+            exchange = session.ask(question, [media[0], *images], model_id=backend.model_id,
+                                   run_info=lambda: {**asdict(backend.last_run), "sources": sources})
         try:
             with exchange:  # any exception below finishes the answer as failed (Ctrl+C: stopped)
                 load_s = _load(backend)

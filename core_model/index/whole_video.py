@@ -98,10 +98,6 @@ class WholeVideoPlan:
         """Add the user's own attachments (images, recordings) to the final question."""
         self.attachments = (*self.attachments, *media)
 
-    def recorded_media(self) -> tuple[MediaRef, ...]:
-        """The clips the question is about, to record with it in the chat (the moments; none for a summary)."""
-        return self.turn.media if self.turn is not None else ()
-
     def final_turn(self, summaries: Sequence[str] = ()) -> Turn:
         """The last turn sent to the model, with the attachments: the moments' question, or the summary's reduce
         step from each map step's summary."""

@@ -21,7 +21,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core_model.backends.base import Backend, BackendInfo, Capabilities, GenerationOptions, MediaRef, RunInfo, Turn
-from core_model.errors import as_vidi_error, user_message
+from core_model.errors import VidiError, as_vidi_error, first_line, user_message
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,10 @@ class InferenceWorker(QObject):
             plan = plan_question(ask.db_path, request.turns()[-1], duration_s=ask.duration_s,
                                  num_frames=request.options.num_frames, image_search=embedder is not None,
                                  embed_texts=embed_texts)
-        except Exception:  # noqa: BLE001  (a renamed file, a damaged index: asked in one pass, which says why)
+        except (VidiError, OSError) as exc:  # a renamed file, a damaged index: asked in one pass, which says why
+            log.info("a whole-video question is asked in one pass: %s", first_line(exc))
+            return None
+        except Exception:  # noqa: BLE001  (a bug: the question still goes out, in one pass)
             log.warning("planning a whole-video question failed", exc_info=True)
             return None
         if plan is not None:

@@ -154,3 +154,20 @@ def test_a_damaged_database_offers_no_index_and_puts_no_traceback_on_the_termina
     assert window.index.read_error and not [n for n in window.chat.notices() if "no index yet" in n]
     warnings = [r for r in caplog.records if "damaged" in r.getMessage()]
     assert warnings and not any(r.exc_info for r in warnings)
+
+
+def test_a_failed_answer_shows_no_source_chips(qtbot, make_window, fake_factory, tmp_path, party_video):  # noqa: F811
+    from core_model.errors import ModelLoadError
+
+    video = tmp_path / "party.mp4"
+    shutil.copy(party_video, video)
+    shutil.copy(party_video.with_suffix(".srt"), tmp_path / "party.srt")
+    window = make_window()
+    with IndexStore(window.controller.store.path) as index:
+        build_index(video, parts=("transcript", "scenes"), store=index)
+    open_video_and_wait(qtbot, window, video)
+    window.video.select_whole_video()
+    fake_factory.script.answer_error = ModelLoadError("config.json is damaged")
+    widget = ask_and_wait(qtbot, window, "When does grandma give her speech?")
+    assert widget.exchange.state.name == "FAILED" and "config.json is damaged" in widget.exchange.detail
+    assert widget.exchange.sources == [] and widget.source_chips.chips == []  # no answer drew on any moment

@@ -127,3 +127,16 @@ def test_an_index_without_its_transcript_says_how_to_complete_it(tmp_path, video
     assert f"the transcript of {video_with_audio.name} is missing (no subtitles" in answer["stderr"]
     assert f"'vidi index {video_with_audio}' completes it" in answer["stderr"]
     assert "has no index yet" not in answer["stderr"]
+
+
+def test_a_whole_video_question_is_recorded_as_the_window_records_it(tmp_path, party, tiny_vlm_dir):
+    from core_model.store import ConversationStore
+
+    assert _vidi(["index", party, "--model", tiny_vlm_dir], tmp_path).returncode == 0
+    answer = _ask(party, GRANDMA, tiny_vlm_dir, tmp_path)
+    with ConversationStore(tmp_path / "data" / "vidi.sqlite3") as store:
+        question, reply = store.list_turns(answer["chat_id"])
+        asked = store.list_segments(store.find_video(party).id)
+    assert [(m.start_s, m.end_s) for m in question.media] == [(None, None)]  # the whole video, not its moments
+    assert asked == []  # so no moment is marked on the timeline as asked about
+    assert reply.run["sources"] == answer["sources"]  # kept with the answer: chips when the chat is reopened
