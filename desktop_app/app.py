@@ -97,6 +97,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse_args(argv)
     logging.basicConfig(level=os.environ.get("VIDI_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    if os.environ.get("VIDI_VERBOSE") != "1":
+        # Qt Multimedia's own lines (FFmpeg's stream dump of every video opened, "No HW decoder found", a missing
+        # PipeWire) are noise on a user's terminal, as the libraries' are for the CLI; VIDI_VERBOSE=1 keeps them
+        os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
     from PySide6.QtWidgets import QApplication
 
     from desktop_app.resources import icon
