@@ -61,7 +61,7 @@ def create_main_window(settings, backend_factory=None, recorder=None, store="ope
     from desktop_app.main_window import MainWindow
     from desktop_app.session_controller import SessionController
     from desktop_app.timeline.thumbnail_worker import ThumbnailService
-    from desktop_app.workers.inference_worker import InferenceClient
+    from desktop_app.workers.inference_client import InferenceClient
     from desktop_app.workers.text_embedder_process import TextEmbedderProcess
 
     folder = data_folder or data_folder_for(settings)

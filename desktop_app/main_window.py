@@ -31,7 +31,7 @@ from desktop_app.status_text import device_text
 from desktop_app.theme import apply_theme, follow_system_theme
 from desktop_app.timeline.thumbnail_worker import ThumbnailService
 from desktop_app.video_pane import VideoPane
-from desktop_app.workers.inference_worker import ModelSpec
+from desktop_app.workers.chat_request import ModelSpec
 
 log = logging.getLogger(__name__)
 

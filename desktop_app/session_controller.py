@@ -29,7 +29,8 @@ from core_model.errors import StoreError, user_message
 from desktop_app.chat.evidence import evidence_of, spread
 from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
 from desktop_app.status_text import model_text, run_summary
-from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec, WholeVideoAsk
+from desktop_app.workers.chat_request import ChatRequest, ModelSpec, WholeVideoAsk
+from desktop_app.workers.inference_client import InferenceClient
 
 log = logging.getLogger(__name__)
 

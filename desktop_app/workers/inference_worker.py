@@ -15,52 +15,16 @@ import logging
 import sys
 import threading
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from core_model.backends.base import Backend, BackendInfo, Capabilities, GenerationOptions, MediaRef, RunInfo, Turn
+from core_model.backends.base import Backend, BackendInfo, Capabilities, RunInfo
 from core_model.errors import VidiError, as_vidi_error, first_line, user_message
+from desktop_app.workers.chat_request import ChatRequest, ModelSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model to run and how: ``model`` is a folder path or catalog id."""
-
-    model: str
-    device: str = "auto"
-    load_in_4bit: bool | None = None
-
-
-@dataclass(frozen=True)
-class WholeVideoAsk:
-    """The question may be about the whole of a video: if its index is in the database at ``db_path``, the worker
-    plans it from there (core_model.index.whole_video.plan_question) before answering."""
-
-    db_path: str
-    duration_s: float
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """One question for the worker: the whole conversation (last turn = the question) and that turn's media."""
-
-    request_id: int
-    spec: ModelSpec
-    conversation: tuple[Turn, ...]
-    media: tuple[MediaRef, ...] = ()
-    options: GenerationOptions = field(default_factory=GenerationOptions)
-    whole_video: WholeVideoAsk | None = None
-
-    def turns(self) -> list[Turn]:
-        """The conversation with the question's media on its last turn (where the Backend protocol wants them)."""
-        turns = list(self.conversation)
-        if turns and self.media:
-            turns[-1] = replace(turns[-1], media=tuple(self.media))
-        return turns
 
 
 BackendFactory = Callable[[ModelSpec], Backend]
@@ -405,56 +369,3 @@ class InferenceWorker(QObject):
         """Last call, once the thread has ended: free the model (and end a model process)."""
         self._drop_inspected()
         self._drop_backend()
-
-
-class InferenceClient(QObject):
-    """GUI-thread owner of the worker thread. Forwards the worker's signals; never blocks the GUI."""
-
-    _load_requested = Signal(object)
-    _inspect_requested = Signal(object)
-    _submit_requested = Signal(object)
-
-    def __init__(self, backend_factory: BackendFactory | None = None, parent: QObject | None = None,
-                 text_embedder=None) -> None:
-        super().__init__(parent)
-        self._next_id = 1
-        self.thread = QThread()
-        self.thread.setObjectName("vidi-inference")
-        self.worker = InferenceWorker(backend_factory, text_embedder)
-        self.worker.moveToThread(self.thread)
-        self._load_requested.connect(self.worker.load)
-        self._inspect_requested.connect(self.worker.inspect)
-        self._submit_requested.connect(self.worker.submit)
-        self.thread.start()
-
-    def new_request_id(self) -> int:
-        request_id, self._next_id = self._next_id, self._next_id + 1
-        return request_id
-
-    def inspect(self, spec: ModelSpec) -> None:
-        self._inspect_requested.emit(spec)
-
-    def load(self, spec: ModelSpec) -> None:
-        self._load_requested.emit(spec)
-
-    def submit(self, request: ChatRequest) -> None:
-        self._submit_requested.emit(request)
-
-    def cancel(self, request_id: int) -> None:
-        self.worker.cancel(request_id)
-
-    def cancel_all(self) -> None:
-        self.worker.cancel_all(self._next_id)
-
-    def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Cancel everything, let the thread finish, wait at most ``timeout_ms``. True when it has finished."""
-        if not self.thread.isRunning():
-            return True
-        self.worker.shutdown()
-        self.thread.quit()
-        finished = self.thread.wait(timeout_ms)
-        if finished:
-            self.worker.release()  # the thread is gone: unloading from here is safe
-        else:
-            log.warning("the model thread did not finish within %d ms", timeout_ms)
-        return finished

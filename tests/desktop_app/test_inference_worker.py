@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 from core_model.backends.base import GenerationOptions, ImageRef, SegmentRef, Turn
-from desktop_app.workers.inference_worker import ChatRequest, InferenceClient, ModelSpec
+from desktop_app.workers.chat_request import ChatRequest, ModelSpec
+from desktop_app.workers.inference_client import InferenceClient
 from tests.desktop_app.conftest import SignalRecorder
 
 

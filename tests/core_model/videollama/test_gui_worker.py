@@ -9,8 +9,8 @@ pytest.importorskip("PySide6")
 
 def test_inference_worker_answers_about_a_segment_with_audio(qapp, converted_dir, video_with_audio):
     from core_model.backends import GenerationOptions, SegmentRef, Turn
-    from desktop_app.workers.inference_worker import (
-        ChatRequest, InferenceWorker, ModelSpec, in_thread_backend_factory)
+    from desktop_app.workers.chat_request import ChatRequest, ModelSpec
+    from desktop_app.workers.inference_worker import InferenceWorker, in_thread_backend_factory
 
     worker = InferenceWorker(in_thread_backend_factory)
     pieces, finished, failed = [], [], []
