@@ -26,8 +26,9 @@ from core_model.backends.base import (
 from core_model.chat_session import ChatSession
 from core_model.chat_session import Exchange as Recording
 from core_model.errors import StoreError, user_message
-from desktop_app.chat.evidence import evidence_of, spread
+from desktop_app.chat.evidence import spread
 from desktop_app.chat.exchange import AnswerState, Exchange, exchange_for, refusal_for
+from desktop_app.chat.stored_chat import exchanges_of, set_evidence
 from desktop_app.status_text import model_text, run_summary
 from desktop_app.workers.chat_request import ChatRequest, ModelSpec, WholeVideoAsk
 from desktop_app.workers.inference_client import InferenceClient
@@ -192,7 +193,7 @@ class SessionController(QObject):
     def select_chat(self, chat_id: int | None) -> None:
         self.chat_id = chat_id
         exchanges = [] if chat_id is None or self.store is None else self._from_store(
-            lambda: self._exchanges_of(chat_id), [])
+            lambda: exchanges_of(self.store.list_turns(chat_id), self.duration_ms, self.has_sound), [])
         self.history_loaded.emit(exchanges)
         self.chats_changed.emit(self._chats(), chat_id)
         for exchange in exchanges[-10:]:
@@ -227,28 +228,6 @@ class SessionController(QObject):
                 self._store_errors_shown.add(str(exc))
                 self.notice.emit(str(exc), True)
             return default
-
-    def _exchanges_of(self, chat_id: int) -> list[Exchange]:
-        exchanges: list[Exchange] = []
-        for turn in self.store.list_turns(chat_id):
-            if turn.role == "user":
-                exchanges.append(self._exchange_for(-turn.id, turn.text, turn.media))
-                continue
-            if not exchanges or exchanges[-1].state != AnswerState.QUEUED:
-                continue
-            exchange = exchanges[-1]
-            exchange.answer, exchange.model_id = turn.text, turn.model_id
-            exchange.state = {"complete": AnswerState.DONE, "stopped": AnswerState.STOPPED}.get(
-                turn.status, AnswerState.FAILED
-            )
-            exchange.detail = turn.error if exchange.state == AnswerState.FAILED else turn.model_id
-            self._set_evidence(exchange, turn.run.get("frame_timestamps_s", []), bool(turn.run.get("used_audio")))
-            exchange.sources = [(round(s["start_s"] * 1000), round(s["end_s"] * 1000), str(s.get("why", "")))
-                                for s in turn.run.get("sources", []) if isinstance(s, dict) and "start_s" in s]
-        for exchange in exchanges:
-            if exchange.state == AnswerState.QUEUED:  # a question whose answer was never written
-                exchange.state, exchange.detail = AnswerState.FAILED, "no answer was stored"
-        return exchanges
 
     def _exchange_for(self, key: int, text: str, media) -> Exchange:
         return exchange_for(key, text, media, self.duration_ms)
@@ -376,18 +355,13 @@ class SessionController(QObject):
         if live is None:
             return
         exchange = live.exchange
-        self._set_evidence(exchange, run.frame_timestamps_s, run.used_audio)
+        set_evidence(exchange, run.frame_timestamps_s, run.used_audio, self.has_sound)
         self.evidence_ready.emit(request_id, exchange)
         if request_id in self._live:
             state = AnswerState.STOPPED if run.stopped else AnswerState.DONE
             self._finish(request_id, state, run_summary(run, self._remote_host()), run=run)
         if exchange.frame_times_s and live.video_path:
             self.frames_wanted.emit(request_id, live.video_path, spread(exchange.frame_times_s, MAX_FRAME_THUMBS))
-
-    def _set_evidence(self, exchange: Exchange, frame_times_s, used_audio: bool) -> None:
-        evidence = evidence_of(frame_times_s, used_audio, exchange.segment_ms, exchange.whole_video, self.has_sound)
-        exchange.frame_times_s, exchange.earlier_frames = evidence.frame_times_s, evidence.earlier_frames
-        exchange.heard_audio = evidence.heard_audio
 
     def _on_request_failed(self, request_id: int, message: str, kind: str) -> None:
         self._stopped.pop(request_id, None)
