@@ -52,6 +52,19 @@ def wire_index(window, transcript: TranscriptPane, status: IndexStatus, index: I
     window.player.position_ms_changed.connect(transcript.set_position_ms)
     a.export_transcript.setEnabled(False)
     offer_index_for_whole_video_questions(window, index)
+    index.state_changed.connect(lambda _text, _details: warm_search_by_look(window, index))
+
+
+def warm_search_by_look(window, index: IndexController) -> None:
+    """The open video's keyframes have embeddings: load their SigLIP in the text embedder's child now (seconds),
+    while the person watches, so a whole-video question finds moments by look without that wait. The child gives
+    the memory back after its idle time."""
+    embedder = getattr(window, "text_embedder", None)
+    part = index.parts.get("embeddings")
+    if embedder is None or part is None or part.state == "missing" or not part.source:
+        return
+    if Path(part.source).is_dir():
+        embedder.warm(part.source)
 
 
 def offer_index_for_whole_video_questions(window, index: IndexController) -> None:

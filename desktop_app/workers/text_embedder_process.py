@@ -11,7 +11,8 @@ search, giving back its memory; the next search starts another.
     embedder.embed(folder, texts, should_stop=stopped)          # Cancelled once stopped() is true
     embedder.close()
 
-Protocol (one ``multiprocessing`` Pipe, "spawn"): parent -> child ``("warm",)`` (import torch now, no reply),
+Protocol (one ``multiprocessing`` Pipe, "spawn"): parent -> child ``("warm", folder)`` (import torch now, load
+that folder's SigLIP when one is named; no reply),
 ``("embed", seq, folder, texts)``, ``("quit",)``; child -> parent ``("vectors", seq, array)`` or
 ``("error", seq, core_model.errors.to_wire)``. Replies carry the request's ``seq``: the reply to a search stopped
 while the child was still busy is read and dropped by the next one. Thread-safe: the worker thread (a whole-video
@@ -71,6 +72,11 @@ def _serve(conn, idle_exit_s: float) -> None:
             try:
                 import torch  # noqa: F401
                 import transformers  # noqa: F401
+
+                if command[1:] and command[1]:
+                    from core_model.index.keyframes import question_embedder
+
+                    question_embedder(Path(command[1])).load()
             except Exception:  # noqa: BLE001  (the first search reports real problems)
                 pass
             continue
@@ -128,13 +134,15 @@ class TextEmbedderProcess:
             self._lock.release()
         raise AssertionError("unreachable")
 
-    def warm(self) -> None:
-        """Start the child and import torch there now, so the first search by look comes sooner. Never blocks."""
+    def warm(self, folder: str | Path | None = None) -> None:
+        """Start the child and import torch there now, and load the SigLIP in ``folder`` when given, so the first
+        search by look comes sooner (the window warms it when a video with keyframe embeddings is opened).
+        Never blocks; does nothing while a search runs (the child is warm then)."""
         if not self._lock.acquire(blocking=False):
-            return  # a search is under way: the child is warm
+            return
         try:
             self._ensure_process()
-            self._conn.send(("warm",))
+            self._conn.send(("warm", str(folder) if folder else ""))
         except (OSError, ValueError, ModelProcessError):
             pass
         finally:

@@ -9,7 +9,9 @@ SQLite; only the chat model is the fake."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 
 import pytest
@@ -66,9 +68,10 @@ def test_a_whole_video_question_finds_its_moment_by_look_through_the_child(qtbot
                                                                           tour, tiny_siglip_dir,  # noqa: F811
                                                                           tmp_path):
     window = _whole_of_indexed_video(qtbot, make_window, tour, tiny_siglip_dir, tmp_path)
+    # opening a video whose keyframes have embeddings warms the child (SigLIP loads while the person watches)
+    qtbot.waitUntil(window.text_embedder.is_running, timeout=5000)
 
     widget = ask_and_wait(qtbot, window, LOOK_QUESTION, timeout_ms=CHILD_TIMEOUT_MS)
-    assert window.text_embedder.is_running()  # the words went through SigLIP in the child
     with IndexStore(window.controller.store.path) as store:
         expected = image_moments(store, fingerprint_file(tour), LOOK_QUESTION, DURATION_S)[0]
     first = widget.exchange.sources[0]
@@ -84,13 +87,20 @@ def test_stop_ends_a_whole_video_question_while_its_planning_waits_on_the_child(
     window = _whole_of_indexed_video(qtbot, make_window, tour, tiny_siglip_dir, tmp_path)
     asked_before = len(fake_factory.requests)
 
-    widget = ask_and_wait(qtbot, window, LOOK_QUESTION, final=False)
-    qtbot.waitUntil(lambda: window.text_embedder.is_running(), timeout=5000)  # the child is starting: seconds
-    stopped_at = time.monotonic()
-    window.controller.stop()
-    qtbot.waitUntil(lambda: widget.exchange.state.is_final, timeout=3000)
-    assert time.monotonic() - stopped_at < 1.5
-    assert len(fake_factory.requests) == asked_before  # nothing reached the model
+    qtbot.waitUntil(window.text_embedder.is_running, timeout=5000)
+    child = window.text_embedder._process
+    os.kill(child.pid, signal.SIGSTOP)  # a child that does not answer (busy loading, swapping): the plan waits on it
+    try:
+        widget = ask_and_wait(qtbot, window, LOOK_QUESTION, final=False)
+        time.sleep(0.5)
+        assert not widget.exchange.state.is_final
+        stopped_at = time.monotonic()
+        window.controller.stop()
+        qtbot.waitUntil(lambda: widget.exchange.state.is_final, timeout=3000)
+        assert time.monotonic() - stopped_at < 1.5
+        assert len(fake_factory.requests) == asked_before  # nothing reached the model
+    finally:
+        os.kill(child.pid, signal.SIGCONT)
     assert ask_and_wait(qtbot, window, "Welcome?", timeout_ms=CHILD_TIMEOUT_MS).exchange.state.is_final
 
 
