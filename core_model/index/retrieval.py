@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from core_model.index.fusion import RRF_K, fuse_by_rank
 from core_model.store.index_records import TextHit
 from core_model.timefmt import format_clock_s
 
@@ -32,8 +33,6 @@ MAX_MOMENT_S = 30.0
 """A merged moment longer than this is not grown further: one model pass sees a moment in enough detail."""
 SEARCH_LIMIT = 40
 """Lines fetched from the text index per question, before merging."""
-RRF_K = 60
-"""The constant of reciprocal rank fusion (score = sum of 1 / (RRF_K + rank)), as in Cormack et al. 2009."""
 MAX_WHY_CHARS = 160
 
 STOPWORDS = frozenset("""
@@ -147,34 +146,20 @@ def _inside(inner: Moment, outer: Moment) -> bool:
 
 
 def fuse_rankings(rankings: Sequence[Sequence[Moment]], k: int = RRF_K) -> list[Moment]:
-    """One ranked list from several (one per source: text, image similarity, ...), by reciprocal rank fusion.
+    """One ranked list from several (one per source: text, image similarity, ...), by reciprocal rank fusion
+    (core_model.index.fusion): moments of different lists that overlap in time are the same happening and become
+    one moment spanning both (within MAX_MOMENT_S), its reasons joined. A single list comes back in its own order."""
 
-    Moments of different lists that overlap in time are the same happening: their scores add up and they become
-    one moment spanning both (within MAX_MOMENT_S). As in rank fusion of items, a fused moment gains from each list
-    once, at its best rank there: a long moment overlapping several moments of one list (a 30-s caption and three
-    keyframes near it) must not outrank the one line that answers. A single list comes back in its own order.
-    """
-    fused: list[tuple[float, Moment]] = []
-    gained_from: list[set[int]] = []  # per fused moment: the lists it has gained from
-    for list_index, ranking in enumerate(rankings):
-        for rank, moment in enumerate(ranking):
-            gain = 1.0 / (k + rank + 1)
-            for index, (score, kept) in enumerate(fused):
-                if moment.start_s < kept.end_s and kept.start_s < moment.end_s:
-                    if list_index in gained_from[index]:
-                        break  # a worse hit of a list this moment already gained from: covered, no second gain
-                    gained_from[index].add(list_index)
-                    start_s, end_s = min(kept.start_s, moment.start_s), max(kept.end_s, moment.end_s)
-                    if end_s - start_s > MAX_MOMENT_S:
-                        start_s, end_s = kept.start_s, kept.end_s
-                    why = kept.why if moment.why in kept.why else f"{kept.why}; {moment.why}"
-                    fused[index] = (score + gain, replace(kept, start_s=start_s, end_s=end_s, why=why))
-                    break
-            else:
-                fused.append((gain, moment))
-                gained_from.append({list_index})
-    fused.sort(key=lambda pair: -pair[0])  # stable: ties keep the earlier list's order
-    return [replace(moment, rank=rank, score=score) for rank, (score, moment) in enumerate(fused)]
+    def merge(kept: Moment, moment: Moment) -> Moment:
+        start_s, end_s = min(kept.start_s, moment.start_s), max(kept.end_s, moment.end_s)
+        if end_s - start_s > MAX_MOMENT_S:
+            start_s, end_s = kept.start_s, kept.end_s
+        why = kept.why if moment.why in kept.why else f"{kept.why}; {moment.why}"
+        return replace(kept, start_s=start_s, end_s=end_s, why=why)
+
+    fused = fuse_by_rank(rankings, overlap=lambda kept, moment: moment.start_s < kept.end_s
+                         and kept.start_s < moment.end_s, merge=merge, k=k)
+    return [replace(moment, rank=rank, score=score) for rank, (moment, score) in enumerate(fused)]
 
 
 def spread_moments(duration_s: float, count: int, length_s: float = 10.0) -> list[Moment]:

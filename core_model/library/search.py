@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 from core_model.errors import UsageError
-from core_model.index.retrieval import RRF_K, content_words, merge_close, moment_of_hit, stem
+from core_model.index.fusion import RRF_K, fuse_by_rank
+from core_model.index.retrieval import content_words, merge_close, moment_of_hit, stem
 from core_model.library.library_store import LibraryStore
 from core_model.store.index_records import TextHit
 from core_model.store.index_store import fts_query
@@ -183,20 +184,12 @@ def _match(library: LibraryStore, match: str, fingerprints: Sequence[str], limit
 
 
 def fuse_moments(rankings: Sequence[Sequence[LibraryMoment]], k: int = RRF_K) -> list[LibraryMoment]:
-    """One ranking from several by reciprocal rank fusion: moments of one video that overlap in time are one
-    moment (the first list's time range and words are kept, the sources add up)."""
-    fused: list[LibraryMoment] = []
-    for ranking in rankings:
-        for rank, moment in enumerate(ranking):
-            gain = 1.0 / (k + rank + 1)
-            for index, kept in enumerate(fused):
-                if (kept.fingerprint == moment.fingerprint and moment.start_s < kept.end_s
-                        and kept.start_s < moment.end_s):
-                    sources = tuple(dict.fromkeys(kept.sources + moment.sources))
-                    fused[index] = replace(kept, score=kept.score + gain, text=kept.text or moment.text,
-                                           sources=sources)
-                    break
-            else:
-                fused.append(replace(moment, score=gain))
-    fused.sort(key=lambda m: -m.score)  # stable: ties keep the earlier list's order
-    return fused
+    """One ranking from several by reciprocal rank fusion (core_model.index.fusion): moments of one video that
+    overlap in time are one moment (the first list's time range and words are kept, the sources add up)."""
+
+    def merge(kept: LibraryMoment, moment: LibraryMoment) -> LibraryMoment:
+        return replace(kept, text=kept.text or moment.text, sources=tuple(dict.fromkeys(kept.sources + moment.sources)))
+
+    fused = fuse_by_rank(rankings, overlap=lambda kept, moment: kept.fingerprint == moment.fingerprint
+                         and moment.start_s < kept.end_s and kept.start_s < moment.end_s, merge=merge, k=k)
+    return [replace(moment, score=score) for moment, score in fused]
