@@ -26,6 +26,7 @@ def create_library(window) -> LibraryController:
     window.side_tabs.addTab(view, "Library")
     opener = MomentOpener(window)
     window.library_opener = opener
+    window.moved_video_offer = MovedVideoOffer(window, controller)
     thumbnails = _Thumbnails(window, view)
 
     view.add_folder_requested.connect(lambda: choose_library_folder(window, controller))
@@ -130,3 +131,55 @@ class _Thumbnails(QObject):
             return
         if key[1] == self.generation and images:
             self.view.set_thumbnail(key[2], images[0])
+
+
+class MovedVideoOffer(QObject):
+    """A question fails because the open video is gone ("file not found"): when the library knows a file with the same
+    content elsewhere (renamed or moved: the scan follows a video by its fingerprint), say where it is now and offer to
+    open it there. The library is scanned again first when it does not know yet (the watcher's rescan may be pending).
+    """
+
+    def __init__(self, window, controller: LibraryController) -> None:
+        super().__init__(window)
+        self.window, self.controller = window, controller
+        self._missing: str | None = None  # the gone video, while a rescan may still find it
+        self._offered: set[str] = set()
+        window.controller.state_changed.connect(self._on_state)
+        controller.scanned.connect(self._on_scanned)
+
+    def _on_state(self, _key: int, state, detail: str) -> None:
+        from desktop_app.chat.exchange import AnswerState
+
+        gone = self.window.player.path
+        if state != AnswerState.FAILED or "file not found" not in detail or not gone or Path(gone).exists():
+            return
+        if not self._offer(gone):
+            self._missing = gone
+            self.controller.refresh()
+
+    def _on_scanned(self) -> None:
+        gone, self._missing = self._missing, None
+        if gone is not None:
+            self._offer(gone)
+
+    def _offer(self, gone: str) -> bool:
+        """True when the video's new place is known (and was offered, once per place)."""
+        fingerprint = self.window.index.fingerprint
+        if not fingerprint:
+            return False
+        try:
+            from core_model.library.library_store import LibraryStore
+
+            with LibraryStore(index_db_path(self.window)) as library:
+                places = [f.path for f in library.files() if f.fingerprint == fingerprint]
+        except Exception:  # noqa: BLE001  (a damaged library: the failure's own line stands)
+            return False
+        found = next((place for place in places if place != gone and Path(place).is_file()), None)
+        if found is None:
+            return False
+        if found not in self._offered:
+            self._offered.add(found)
+            self.window.chat.show_action_notice(
+                f"“{Path(gone).name}” was renamed or moved: the same video is now {found}.",
+                "Open it there", lambda: self.window.open_video(found))
+        return True

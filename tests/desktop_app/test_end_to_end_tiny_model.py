@@ -98,3 +98,42 @@ def test_a_renamed_video_fails_in_one_line_and_the_next_question_answers(qtbot, 
     (tmp_path / "holiday-renamed.mp4").rename(video)
     third = ask_and_wait(qtbot, window, "And again?", timeout_ms=30_000)
     assert third.exchange.state == AnswerState.DONE and third.answer_view.text
+
+
+def test_a_renamed_open_video_in_the_library_is_offered_at_its_new_place(qtbot, make_window, settings, gui_video,
+                                                                          tiny_vlm_dir, tmp_path):
+    """The real model process says "file not found"; the library knows the same content under its new name (the
+    scan follows fingerprints): the chat says where it is and opens it there, and the next question answers."""
+    import shutil
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from desktop_app.library.library_wiring import choose_library_folder
+
+    settings.set_value(Key.MODEL, str(tiny_vlm_dir))
+    settings.set_value(Key.DEVICE, "cpu")
+    settings.set_value(Key.NUM_FRAMES, 4)
+    settings.set_value(Key.MAX_NEW_TOKENS, 6)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = folder / "holiday.mp4"
+    shutil.copy(gui_video, video)
+    window = make_window(real_backend=True)
+    assert choose_library_folder(window, window.library, folder=str(folder))
+    qtbot.waitUntil(lambda: window.library_view.summary_label.text().startswith("1 video"), timeout=15000)
+    open_video_and_wait(qtbot, window, video)
+    renamed = folder / "Holiday at the sea.mp4"
+    video.rename(renamed)
+    window.timeline.set_selection_ms(1000, 3000)
+
+    failed = ask_and_wait(qtbot, window, "What is first?", timeout_ms=180_000)
+    assert failed.exchange.state == AnswerState.FAILED and "file not found" in failed.exchange.detail
+    qtbot.waitUntil(lambda: any("was renamed or moved" in n for n in window.chat.notices()), timeout=15000)
+    assert any(str(renamed) in n for n in window.chat.notices())
+    button = [b for b in window.chat.findChildren(QPushButton) if b.text() == "Open it there"][0]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.player.path == str(renamed) and window.player.duration_ms() > 0, timeout=15000)
+    window.timeline.set_selection_ms(1000, 3000)
+    answered = ask_and_wait(qtbot, window, "And now?", timeout_ms=60_000)
+    assert answered.exchange.state == AnswerState.DONE and answered.answer_view.text

@@ -181,3 +181,4 @@ def test_nothing_found_says_why_only_when_it_is_so(qtbot, make_window, folder):
     view.speech_filter.setCurrentIndex(0)
     view.speech_filter.activated.emit(0)
     assert view.empty_label.text().split("  ")[0] == "Nothing found for “penguins”."
+
